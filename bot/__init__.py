@@ -1,0 +1,1 @@
+"""The assistant's gateway and tooling: settings, content, language handling, training and the command line."""

@@ -1,0 +1,110 @@
+"""The supported languages, as data: locales/languages.yml plus each language's locales/<code>/_language.yml.
+
+Used at training time by the NLU components (markers, emergency phrases, names) and at run time by the action
+server (the language menu, explicit choices). Adding a language never touches this module.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Tuple
+
+import yaml
+
+
+class LanguageConfigError(ValueError):
+    """locales/languages.yml or a _language.yml is missing or malformed; the message names the file."""
+
+
+@dataclass(frozen=True)
+class LanguageProfile:
+    """How one language is named and recognised."""
+
+    code: str
+    name: str
+    endonym: str
+    aliases: Tuple[str, ...]
+    markers: Tuple[str, ...]
+    emergency_phrases: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Languages:
+    """The supported languages in menu order, and the default."""
+
+    profiles: Tuple[LanguageProfile, ...]
+    default: str
+
+    @property
+    def codes(self) -> Tuple[str, ...]:
+        return tuple(p.code for p in self.profiles)
+
+    def get(self, code: str) -> Optional[LanguageProfile]:
+        return next((p for p in self.profiles if p.code == code), None)
+
+    def menu_text(self) -> str:
+        """The language menu: each option in its own language, numbered, one per line."""
+        return "\n".join(f"{i} {p.endonym}" for i, p in enumerate(self.profiles, start=1))
+
+    def by_menu_number(self, number: int) -> Optional[str]:
+        return self.profiles[number - 1].code if 1 <= number <= len(self.profiles) else None
+
+    def named_in(self, text: str) -> Optional[str]:
+        """The language a short message names ("español", "in urdu please"), if exactly one is named."""
+        words = normalise(text).split()
+        if not words or len(words) > 6:
+            return None
+        joined = f" {' '.join(words)} "
+        found = {p.code for p in self.profiles for alias in p.aliases if f" {normalise(alias)} " in joined}
+        return found.pop() if len(found) == 1 else None
+
+
+_LATIN_MARKS = re.compile(r"[\u0300-\u036f]")
+
+
+def normalise(text: str) -> str:
+    """Lowercase, strip Latin accents (not the vowel signs of other scripts), drop punctuation, squeeze spaces."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    stripped = _LATIN_MARKS.sub("", decomposed)
+    recomposed = unicodedata.normalize("NFKC", stripped)
+    # keep letters, marks (Bengali and Urdu vowel signs are marks) and digits; everything else separates words
+    kept = "".join(ch if unicodedata.category(ch)[0] in "LMN" else " " for ch in recomposed)
+    return " ".join(kept.split())
+
+
+def load_languages(locales_dir: Path) -> Languages:
+    """Read the language list and every language's profile; fails naming the file that is wrong."""
+    index = locales_dir / "languages.yml"
+    try:
+        config = yaml.safe_load(index.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise LanguageConfigError(f"{index}: cannot read the language list ({exc.__class__.__name__}).") from exc
+    codes: List[str] = list(config.get("supported") or [])
+    default = config.get("default")
+    if not codes or default not in codes:
+        raise LanguageConfigError(f"{index}: needs 'supported' (a list of codes) and a 'default' among them.")
+    return Languages(tuple(_load_profile(locales_dir, code) for code in codes), default)
+
+
+def _load_profile(locales_dir: Path, code: str) -> LanguageProfile:
+    path = locales_dir / code / "_language.yml"
+    try:
+        data: Dict = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return LanguageProfile(
+            code=code,
+            name=str(data["name"]),
+            endonym=str(data["endonym"]),
+            aliases=_strings(data.get("aliases", [])),
+            markers=_strings(data.get("markers", [])),
+            emergency_phrases=_strings(data.get("emergency_phrases", [])),
+        )
+    except FileNotFoundError:
+        raise LanguageConfigError(f"{path} is missing: every supported language needs one (see docs/content.md).") from None
+    except (KeyError, TypeError, yaml.YAMLError) as exc:
+        raise LanguageConfigError(f"{path}: malformed or missing field ({exc}).") from exc
+
+
+def _strings(values: Iterable) -> Tuple[str, ...]:
+    return tuple(str(v).strip().lower() for v in values if str(v).strip())

@@ -1,0 +1,1 @@
+"""Custom NLU components for the one multilingual Rasa model: language detection and safety signals."""

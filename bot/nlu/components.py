@@ -1,0 +1,149 @@
+"""Rasa graph components: the language detector (trained with the model) and the safety signals that run after
+intent classification. Named in config.yml as ``bot.nlu.components.LanguageDetector`` and ``...SafetySignals``.
+"""
+from __future__ import annotations
+
+import logging
+import pickle
+import unicodedata
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.languages import Languages, load_languages, normalise
+from bot.nlu import detect
+from bot.settings import ROOT
+
+logger = logging.getLogger(__name__)
+
+LANGUAGE = "language"  # the parse-data key the detector adds: {"code", "confidence", "method", "words"}
+SIGNALS = "signals"  # the parse-data key the safety component adds: {"emergency"?, "option"?, "language_choice"?}
+_DETECTOR_FILE = "language_detector.pkl"
+
+
+def _path(config: Dict[Text, Any], key: str) -> Path:
+    path = Path(config[key])
+    return path if path.is_absolute() else ROOT / path
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=True)
+class LanguageDetector(GraphComponent):
+    """Adds the message's language to the parse data; trained on data/nlu/<lang>.yml (file = language)."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"nlu_dir": "data/nlu", "locales_dir": "locales"}
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+                 detector: Optional[detect.LanguageDetector] = None) -> None:
+        self._config = config
+        self._model_storage = model_storage
+        self._resource = resource
+        self._detector = detector
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "LanguageDetector":
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        languages = load_languages(_path(self._config, "locales_dir"))
+        texts, labels = detect.examples_by_language(_path(self._config, "nlu_dir"), languages.codes)
+        self._detector = detect.LanguageDetector.fit(texts, labels, languages.codes)
+        with self._model_storage.write_to(self._resource) as directory:
+            with open(directory / _DETECTOR_FILE, "wb") as handle:
+                pickle.dump(self._detector, handle)
+        return self._resource
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "LanguageDetector":
+        with model_storage.read_from(resource) as directory:
+            with open(directory / _DETECTOR_FILE, "rb") as handle:
+                detector = pickle.load(handle)  # our own model archive, written by train() above
+        return cls(config, model_storage, resource, detector)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            result = self._detector.detect(message.get(TEXT) or "") if self._detector else None
+            message.set(LANGUAGE, result.as_dict() if result else {"code": None, "confidence": 0.0},
+                        add_to_output=True)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class SafetySignals(GraphComponent):
+    """Runs last. Emergency first: a danger phrase in any supported language, or enough emergency probability,
+    makes the intent ``emergency`` whatever else was predicted. Then the cheap exact signals: a bare menu number
+    ("3", "৩", "option 3") and a message that only names a language ("español", "urdu please").
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"locales_dir": "locales", "emergency_threshold": 0.3, "max_option": 20}
+
+    def __init__(self, config: Dict[Text, Any], languages: Languages) -> None:
+        self._threshold = float(config["emergency_threshold"])
+        self._max_option = int(config["max_option"])
+        self._languages = languages
+        self._phrases = sorted({normalise(p) for prof in languages.profiles for p in prof.emergency_phrases
+                                if normalise(p)})
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "SafetySignals":
+        return cls(config, load_languages(_path(config, "locales_dir")))
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            self._process_one(message)
+        return messages
+
+    def _process_one(self, message: Message) -> None:
+        text = message.get(TEXT) or ""
+        norm = normalise(text)
+        signals: Dict[str, Any] = {}
+        intent = message.get(INTENT) or {}
+        ranking = message.get(INTENT_RANKING_KEY) or []
+        emergency_confidence = max((r.get("confidence", 0.0) for r in ranking if r.get("name") == "emergency"),
+                                   default=0.0)
+        phrase = self.emergency_phrase(norm)
+        if phrase or intent.get("name") == "emergency" or emergency_confidence >= self._threshold:
+            signals["emergency"] = "phrase" if phrase else "model"
+            message.set(INTENT, {"name": "emergency", "confidence": 1.0 if phrase else emergency_confidence},
+                        add_to_output=True)
+        else:
+            option = menu_option(norm)
+            choice = self._languages.named_in(text) if len(norm.split()) <= 4 else None
+            if option is not None and 1 <= option <= self._max_option:
+                signals["option"] = option
+                message.set(INTENT, {"name": "choose_option", "confidence": 1.0}, add_to_output=True)
+            elif choice:
+                signals["language_choice"] = choice
+                message.set(INTENT, {"name": "change_language", "confidence": 1.0}, add_to_output=True)
+        message.set(SIGNALS, signals, add_to_output=True)
+
+    def emergency_phrase(self, norm: str) -> Optional[str]:
+        padded = f" {norm} "
+        return next((p for p in self._phrases if f" {p} " in padded), None)
+
+
+def menu_option(norm: str) -> Optional[int]:
+    """The number in a short reply that is a menu choice: "3", "٣", "৩", "option 3", "no. 3 pls"."""
+    words = norm.split()
+    if not words or len(words) > 3:
+        return None
+    numbers = [w for w in words if w.isdigit()]
+    if len(numbers) != 1 or len(numbers[0]) > 2:
+        return None
+    return int("".join(str(unicodedata.digit(ch)) for ch in numbers[0]))
