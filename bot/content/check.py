@@ -11,15 +11,16 @@ import re
 from dataclasses import dataclass, field
 from typing import List, Optional
 
-import phonenumbers
-
 from bot.content.model import NO_MORE_FORM, RIGHTS_TOPICS, TOPICS, ReviewStatus
 from bot.content.sms import cost
 from bot.content.store import SMS, ContentStore
 
 MAX_SMS_SEGMENTS = 3
-#: short service numbers that phonenumbers does not treat as phone numbers in running text
-_SHORT_NUMBER = re.compile(r"(?<![\d ])(999|112|55|18000)(?![\d])")
+#: a run of digits with spaces, no-break spaces, hyphens or direction marks between them (Arabic text marks
+#: numbers left-to-right with U+200E so that "0808 2000 247" is not shown as "247 2000 0808")
+_DIGIT_RUN = re.compile(r"(?<![\d])\d(?:[\d \u00a0\u200e\u200f-]*\d)?(?![\d])")
+#: a run with at least this many digits is a phone number (years, weeks and menu numbers are shorter)
+_PHONE_MIN_DIGITS = 7
 _CONTROL_FORMS = ("sms", "full")
 
 
@@ -118,9 +119,11 @@ def _check_translation_source(store: ContentStore, entry, where: str, report: Re
 
 
 def _numbers_in(text: str) -> List[str]:
-    found = [m.raw_string.strip() for m in phonenumbers.PhoneNumberMatcher(text, "GB", leniency=phonenumbers.Leniency.POSSIBLE)]
-    found += [m.group(1) for m in _SHORT_NUMBER.finditer(text)]
-    return [_digits(n) for n in found]
+    """Every phone number in ``text`` (as its digits): runs of 7 or more digits. A run of digits in another
+    script (Arabic-Indic, Bengali) counts too, and will not match the list: numbers are written in Western digits.
+    """
+    runs = (_digits(m.group(0)) for m in _DIGIT_RUN.finditer(text))
+    return [run for run in runs if len(run) >= _PHONE_MIN_DIGITS]
 
 
 def _normalised_numbers(store: ContentStore) -> set:

@@ -13,6 +13,8 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.tokenizers.tokenizer import Token
+from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -31,6 +33,21 @@ _DETECTOR_FILE = "language_detector.pkl"
 def _path(config: Dict[Text, Any], key: str) -> Path:
     path = Path(config[key])
     return path if path.is_absolute() else ROOT / path
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False)
+class NormalisingTokenizer(WhitespaceTokenizer):
+    """Rasa's whitespace tokenizer, with each token's lemma lowercased and stripped of Latin accents.
+
+    The featurizers read lemmas, so "policía", "Policia" and "POLICIA" become one feature: users type without
+    accents, in capitals, or both, and the training data cannot list every spelling.
+    """
+
+    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+        tokens = super().tokenize(message, attribute)
+        for token in tokens:
+            token.lemma = normalise(token.text) or token.text.lower()
+        return tokens
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=True)

@@ -1,0 +1,1 @@
+"""The Rasa SDK action server: one action, ``action_answer``, answering every turn from locales/."""

@@ -1,0 +1,132 @@
+"""The command line: ``python -m bot <command>``.
+
+  run             train if needed, start Rasa and the action server on localhost, chat in the terminal
+  ask MSG...      what the assistant answers to each message as the first of a new conversation (JSON lines);
+                  messages as arguments, or one per line on stdin
+  train           train the model if config, domain, data or NLU components changed (--force: always)
+  content check   check locales/ (exit 1 on errors; --production: also require what production serves)
+  content stamp   record in each translation the hash of the English text it was translated from
+  settings        print the settings in force
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Iterable, List
+
+from bot.settings import ROOT, Settings, SettingsError
+
+logger = logging.getLogger("bot")
+
+
+def main(argv: List[str] = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="start the assistant locally and chat in the terminal")
+    ask = commands.add_parser("ask", help="answer messages as first messages of fresh conversations")
+    ask.add_argument("messages", nargs="*", help="messages (default: one per line on stdin)")
+    ask.add_argument("--channel", choices=["sms", "telegram"], default="sms")
+    ask.add_argument("--rasa-url", help="use an already running Rasa server instead of starting one")
+    train = commands.add_parser("train", help="train the model if its inputs changed")
+    train.add_argument("--force", action="store_true")
+    content = commands.add_parser("content", help="check or stamp locales/")
+    content.add_argument("action", choices=["check", "stamp"])
+    content.add_argument("--production", action="store_true", help="also require what production serves")
+    commands.add_parser("settings", help="print the settings in force")
+    args = parser.parse_args(argv)
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        sys.exit(f"configuration error: {exc}")
+    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for noisy in ("rasa", "tensorflow", "absl", "matplotlib", "urllib3", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+    if args.command == "settings":
+        print(settings)
+    elif args.command == "train":
+        from bot.training import ensure_model
+
+        print(ensure_model(settings, force=args.force))
+    elif args.command == "content":
+        sys.exit(_content(settings, args.action, args.production))
+    elif args.command == "ask":
+        messages = args.messages or [line.rstrip("\n") for line in sys.stdin]
+        sys.exit(asyncio.run(_ask(settings, messages, args.channel, args.rasa_url)))
+    elif args.command == "run":
+        _run(settings)
+
+
+def _content(settings: Settings, action: str, production: bool) -> int:
+    from bot.content.check import check
+    from bot.content.store import ContentStore
+
+    store = ContentStore.load(settings.locales_dir, strict=False)
+    if action == "stamp":
+        from bot.content.stamp import stamp
+
+        changed = stamp(store)
+        print(f"stamped {changed} translation(s) with their English source's hash")
+        return 0
+    report = check(store, production=production)
+    for warning in report.warnings:
+        print(f"warning: {warning}")
+    for error in report.errors:
+        print(f"error: {error}")
+    entries = len(store.entries)
+    print(f"content check: {entries} entries in {len(store.languages.codes)} languages, "
+          f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)")
+    return 0 if report.ok else 1
+
+
+async def _ask(settings: Settings, messages: Iterable[str], channel: str, rasa_url: str = None) -> int:
+    from bot.rasa_client import RasaClient, RasaUnavailable, new_sender_id
+
+    messages = list(messages)
+    if rasa_url is None:
+        from bot.services import Services
+        from bot.training import ensure_model
+
+        with Services.on_free_ports(settings, ensure_model(settings), ROOT / "var" / "log") as services:
+            return await _ask(services.settings, messages, channel, services.settings.rasa_url)
+    async with RasaClient(rasa_url, timeout=30) as client:
+        for message in messages:
+            try:
+                replies = await client.send(new_sender_id("ask"), message, {"channel": channel})
+            except RasaUnavailable as exc:
+                print(json.dumps({"message": message, "error": str(exc)}, ensure_ascii=False), flush=True)
+                return 1
+            first = replies[0].meta if replies else {}
+            print(json.dumps({
+                "message": message,
+                "language": first.get("language"),
+                "topic": first.get("topic"),
+                "confidence": first.get("confidence"),
+                "reply": "\n\n".join(r.text for r in replies),
+            }, ensure_ascii=False), flush=True)
+    return 0
+
+
+def _run(settings: Settings) -> None:
+    from bot.chat import chat
+    from bot.services import Services
+    from bot.training import ensure_model
+
+    model = ensure_model(settings)
+    with Services(settings, model, ROOT / "var" / "log") as services:
+        print(f"Assistant running: Rasa {services.settings.rasa_url} (REST channel only), "
+              f"actions {services.settings.action_url}. Logs in var/log/. Ctrl-C stops.", file=sys.stderr)
+        try:
+            asyncio.run(chat(services.settings))
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()
