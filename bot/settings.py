@@ -50,8 +50,6 @@ class Settings:
     rasa_port: int = 5005
     action_port: int = 5055
     host: str = "127.0.0.1"
-    #: the language used when nothing else decides (an emergency in an unknown language is answered in it)
-    default_language: str = "en"
     #: log level of our own processes; Rasa's own loggers are kept at WARNING so they never print message text
     log_level: str = "INFO"
 

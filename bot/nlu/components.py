@@ -141,7 +141,11 @@ class SafetySignals(GraphComponent):
                         add_to_output=True)
         else:
             option = menu_option(norm)
-            choice = self._languages.named_in(text) if len(norm.split()) <= 4 else None
+            # a language named in a short message is a choice ("español", "urdu mein"), or in a request to change
+            # language; not in "who won the polski match?"
+            words = len(norm.split())
+            choice = (self._languages.named_in(text)
+                      if words <= 2 or (words <= 5 and intent.get("name") == "change_language") else None)
             if option is not None and 1 <= option <= self._max_option:
                 signals["option"] = option
                 message.set(INTENT, {"name": "choose_option", "confidence": 1.0}, add_to_output=True)

@@ -1,0 +1,78 @@
+"""Shared fixtures: the real trained model, the real Rasa server and action server (child processes on free
+localhost ports), and a small synchronous client for conversation tests."""
+from __future__ import annotations
+
+import asyncio
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.content.store import ContentStore  # noqa: E402
+from bot.rasa_client import AssistantReply, RasaClient, new_sender_id  # noqa: E402
+from bot.services import Services  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings.from_env({})
+
+
+@pytest.fixture(scope="session")
+def store(settings) -> ContentStore:
+    return ContentStore.load(settings.locales_dir)
+
+
+@pytest.fixture(scope="session")
+def model(settings) -> Path:
+    from bot.training import ensure_model
+
+    return ensure_model(settings)
+
+
+@pytest.fixture(scope="session")
+def service_logs(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("service-logs")
+
+
+@pytest.fixture(scope="session")
+def services(settings, model, service_logs):
+    with Services.on_free_ports(settings, model, service_logs) as running:
+        yield running
+
+
+@dataclass
+class Conversation:
+    """One user talking to the running assistant; each ``say`` returns the replies (text + metadata)."""
+
+    rasa_url: str
+    channel: str = "sms"
+    sender: str = field(default_factory=lambda: new_sender_id("test"))
+    metadata: Dict = field(default_factory=dict)
+
+    def say(self, text: str) -> List[AssistantReply]:
+        async def send() -> List[AssistantReply]:
+            async with RasaClient(self.rasa_url, timeout=30) as client:
+                return await client.send(self.sender, text, {"channel": self.channel, **self.metadata})
+
+        replies = asyncio.run(send())
+        assert replies, f"no reply to a message of {len(text)} characters"
+        return replies
+
+    def topic(self, text: str) -> str:
+        return self.say(text)[0].meta["topic"]
+
+
+@pytest.fixture
+def conversation(services):
+    def start(channel: str = "sms", language_hint: Optional[str] = None) -> Conversation:
+        meta = {"language_hint": language_hint} if language_hint else {}
+        return Conversation(services.settings.rasa_url, channel, metadata=meta)
+
+    return start

@@ -1,0 +1,53 @@
+"""`python -m bot ask`, the training cache and `rasa data validate`."""
+import json
+import os
+import subprocess
+import sys
+
+from bot.services import QUIET_ENV
+from bot.training import fingerprint, model_path, training_inputs
+from conftest import ROOT
+
+
+def _bot(*args, stdin=None, timeout=300):
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, input=stdin, capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, **QUIET_ENV})
+
+
+def test_ask_prints_one_json_object_per_message(services):
+    result = _bot("ask", "--rasa-url", services.settings.rasa_url,
+                  "si voy a la policia me deportan?", "he is hitting me now")
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["topic"] for line in lines] == ["police_immigration", "emergency"]
+    assert lines[0]["language"] == "es" and 0 < lines[0]["confidence"] <= 1
+    assert set(lines[0]) == {"message", "language", "topic", "confidence", "reply"}
+    assert lines[1]["reply"].startswith("Call 999 now")
+
+
+def test_ask_reads_stdin_and_treats_each_line_as_a_new_conversation(services):
+    result = _bot("ask", "--rasa-url", services.settings.rasa_url, stdin="hola\n1\n")
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["topic"] for line in lines] == ["greet", "change_language"]   # "1" alone: no menu open yet
+
+
+def test_ask_starts_its_own_servers_when_none_is_given(model):
+    result = _bot("ask", "can i see a gp without papers", timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout)["topic"] == "healthcare"
+
+
+def test_training_is_cached_by_a_hash_of_its_inputs(model, settings):
+    assert model_path(settings) == model and model.exists()
+    result = _bot("train")
+    assert result.returncode == 0 and "nothing to train" in result.stderr
+    inputs = training_inputs()
+    assert ROOT / "config.yml" in inputs and ROOT / "domain.yml" in inputs
+    assert any(p.parent.name == "nlu" for p in inputs)
+    assert fingerprint(inputs) == fingerprint(list(inputs))
+
+
+def test_rasa_data_validate():
+    result = subprocess.run([sys.executable, "-m", "rasa", "data", "validate", "--quiet"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=600, env={**os.environ, **QUIET_ENV})
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

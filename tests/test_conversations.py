@@ -1,0 +1,135 @@
+"""Whole conversations through the real path: Rasa server (trained model, our NLU components), dialogue policy,
+action server and locales/. Several languages; language switching; menu numbers; emergency first; fallback;
+follow-ups; forget-me; hostile input."""
+import pytest
+
+from bot.content.sms import cost
+
+EMERGENCIES = {
+    "en": "he is hitting me right now please help",
+    "es": "ayuda mi marido me esta pegando ahora mismo",
+    "pt": "socorro ele esta me batendo agora",
+    "fr": "au secours il me frappe en ce moment",
+    "ar": "زوجي يضربني الآن ساعدوني",
+    "pl": "pomocy on mnie teraz bije",
+    "ro": "ajutor ma bate acum",
+    "ur": "mera shohar abhi mujhe maar raha hai madad karo",
+    "bn": "আমার স্বামী এখন আমাকে মারছে বাঁচাও",
+}
+
+
+@pytest.mark.parametrize("language, text", sorted(EMERGENCIES.items()))
+def test_emergency_is_answered_first_in_every_language(conversation, store, language, text):
+    [reply] = conversation().say(text)
+    assert reply.meta["topic"] == "emergency"
+    assert reply.meta["language"] == language
+    assert reply.text.splitlines()[0] == store.entry(language, "emergency").sms.splitlines()[0]
+    assert "999" in reply.text.splitlines()[0]
+
+
+def test_emergency_outranks_the_language_menu_and_other_topics(conversation):
+    c = conversation()
+    assert c.topic("ok") == "change_language"                 # unknown language: the language menu is open
+    assert c.topic("he has a knife and says he will kill me tonight, will police tell home office") == "emergency"
+
+
+def test_police_question_then_follow_up_in_english(conversation, store):
+    c = conversation()
+    [reply] = c.say("if i call the police will they tell the home office i have no visa")
+    assert (reply.meta["topic"], reply.meta["language"]) == ("police_immigration", "en")
+    assert reply.text == store.entry("en", "police_immigration").sms
+    [more] = c.say("what does that mean?")
+    assert more.meta["topic"] == "police_immigration" and more.meta["follow_up"] is True
+    assert more.text == store.entry("en", "police_immigration").more
+
+
+def test_children_follow_up_stays_on_the_topic(conversation, store):
+    c = conversation()
+    assert c.topic("the refuge said no because i have no recourse to public funds") == "no_recourse_funds"
+    [reply] = c.say("and what about my children?")
+    assert reply.meta["topic"] == "no_recourse_funds" and reply.meta["follow_up"] is True
+
+
+def test_short_messages_keep_the_language_and_a_long_one_switches_it(conversation):
+    c = conversation()
+    assert c.say("hola, si denuncio a mi marido me pueden deportar?")[0].meta["language"] == "es"
+    assert c.say("ok")[0].meta["language"] == "es"
+    assert c.say("thanks")[0].meta["language"] == "es"
+    reply = c.say("actually can you tell me if the police will tell the home office about me")[0]
+    assert reply.meta["language"] == "en"
+
+
+def test_language_menu_then_topic_menu_by_numbers(conversation, store):
+    c = conversation()
+    [menu] = c.say("ok")
+    assert menu.text == store.languages.menu_text()
+    greeting = c.say("3")                                       # 3 = Português
+    assert [r.meta["topic"] for r in greeting] == ["greet", "menu"]
+    assert all(r.meta["language"] == "pt" for r in greeting)
+    [answer] = c.say("1")                                       # 1 = police and the Home Office
+    assert (answer.meta["topic"], answer.meta["language"]) == ("police_immigration", "pt")
+    assert c.topic("11") == "talk_to_person"
+
+
+def test_naming_a_language_switches_to_it(conversation):
+    c = conversation()
+    assert c.say("will the police check my visa if i report my husband")[0].meta["language"] == "en"
+    replies = c.say("polski")
+    assert replies[0].meta["topic"] == "greet" and replies[0].meta["language"] == "pl"
+    assert c.say("1")[0].meta["language"] == "pl"
+
+
+def test_change_language_opens_the_language_menu(conversation, store):
+    c = conversation()
+    c.say("can i see a doctor without papers")
+    replies = c.say("change language")
+    assert replies[-1].text == store.languages.menu_text()
+    assert c.say("9")[0].meta["language"] == "bn"
+
+
+def test_off_topic_gets_not_sure_the_menu_and_a_person(conversation, store):
+    c = conversation()
+    replies = c.say("what's the weather like in london tomorrow")
+    assert [r.meta["topic"] for r in replies] == ["fallback", "menu"]
+    assert replies[0].text == store.entry("en", "fallback").sms
+    assert c.topic("yes") == "talk_to_person"
+
+
+def test_forget_me_wipes_the_conversation(conversation):
+    c = conversation()
+    assert c.say("czy policja powie home office jesli zglosze przemoc")[0].meta["language"] == "pl"
+    [reply] = c.say("zapomnij mnie, usun wszystko")
+    assert reply.meta["topic"] == "forget_me" and reply.meta["language"] == "pl"
+    # the language was forgotten too: a bare number now meets the language menu, not a Polish answer
+    assert c.say("1")[0].meta["topic"] == "change_language"
+
+
+@pytest.mark.parametrize("text", [
+    "",
+    "a" * 10_240,
+    "police " * 1500,
+    "\x00\x01\x02\x7f\ufffd\x1b[31m",
+    "😀😭🙏💔",
+    "help پولیس পুলিশ policía полиция 警察",
+    "<script>alert(1)</script>",
+])
+def test_hostile_or_odd_input_gets_a_sensible_reply(conversation, text):
+    replies = conversation().say(text)
+    assert replies[0].meta["topic"] in {"fallback", "change_language", "menu", "greet", "police_immigration",
+                                        "emergency", "helplines"}
+    assert all(r.text.strip() for r in replies)
+
+
+def test_sms_replies_fit_three_segments(conversation):
+    c = conversation()
+    for text in ("hola", "2", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"):
+        for reply in c.say(text):
+            assert cost(reply.text).segments <= 3, (reply.meta["content_id"], cost(reply.text))
+
+
+def test_telegram_gets_the_full_form_and_its_language_hint(conversation, store):
+    c = conversation(channel="telegram", language_hint="fr")
+    replies = c.say("ok")                                       # unsure detection: the client's language decides
+    assert replies[0].meta["language"] == "fr"
+    [answer] = c.say("est-ce que je peux voir un medecin sans papiers")
+    assert answer.text.startswith(store.entry("fr", "healthcare").full)

@@ -1,0 +1,102 @@
+"""The per-turn decision (actions.dialogue.decide): emergency first, language rules, menus, follow-ups."""
+import pytest
+
+from actions.dialogue import LANGUAGE_MENU, LANGUAGE_MENU_TOPIC, TOPIC_MENU, State, Turn, decide
+
+
+@pytest.fixture
+def run(store):
+    def _decide(state=State(), **turn):
+        turn.setdefault("confidence", 0.9)
+        return decide(Turn(**turn), state, store.languages, store.menu)
+    return _decide
+
+
+def test_emergency_outranks_an_unknown_language(run):
+    d = run(intent="emergency", detected_language=None)
+    assert (d.topic, d.language) == ("emergency", "en")
+
+
+def test_emergency_answers_in_the_conversation_language(run):
+    d = run(State(language="pl"), intent="emergency", detected_language="en", detected_confidence=0.5, words=2)
+    assert (d.topic, d.language) == ("emergency", "pl")
+
+
+def test_emergency_outranks_an_open_language_menu(run):
+    d = run(State(menu=LANGUAGE_MENU), intent="emergency", detected_language="ur", detected_confidence=0.9, words=5)
+    assert d.topic == "emergency" and d.language == "ur"
+
+
+def test_first_message_in_unknown_language_gets_the_language_menu(run):
+    d = run(intent="greet", detected_language=None)
+    assert d.topic == LANGUAGE_MENU_TOPIC and d.state.menu == LANGUAGE_MENU
+
+
+def test_first_message_uses_the_client_hint_when_detection_is_unsure(run):
+    d = run(intent="greet", detected_language="ur", detected_confidence=0.2, words=1, language_hint="bn")
+    assert d.language == "bn" and d.topic == "greet"
+
+
+def test_a_number_answers_the_language_menu(run):
+    d = run(State(menu=LANGUAGE_MENU), intent="choose_option", option=2)
+    assert (d.topic, d.language, d.state.menu) == ("greet", "es", TOPIC_MENU)
+
+
+@pytest.mark.parametrize("text_words, confidence", [(1, 0.99), (2, 0.99), (3, 0.95), (6, 0.6)])
+def test_short_or_unsure_messages_never_flip_the_language(run, text_words, confidence):
+    d = run(State(language="es", menu=TOPIC_MENU), intent="thanks", detected_language="en",
+            detected_confidence=confidence, words=text_words)
+    assert d.language == "es"
+
+
+def test_a_long_confident_message_switches_the_language(run):
+    d = run(State(language="es", menu=TOPIC_MENU), intent="police_immigration", detected_language="pt",
+            detected_confidence=0.95, words=8)
+    assert (d.language, d.topic) == ("pt", "police_immigration")
+
+
+def test_naming_a_language_chooses_it(run):
+    d = run(State(language="en"), intent="change_language", language_choice="fr")
+    assert (d.topic, d.language) == ("greet", "fr")
+
+
+def test_change_language_without_a_name_opens_the_language_menu(run):
+    d = run(State(language="en", menu=TOPIC_MENU), intent="change_language", detected_language="en",
+            detected_confidence=0.9, words=2)
+    assert d.topic == "change_language" and d.state.menu == LANGUAGE_MENU
+
+
+def test_a_number_answers_the_topic_menu(run):
+    d = run(State(language="en", menu=TOPIC_MENU), intent="choose_option", option=1)
+    assert d.topic == "police_immigration"
+
+
+def test_a_number_outside_the_menu_falls_back(run):
+    d = run(State(language="en", menu=TOPIC_MENU), intent="choose_option", option=19)
+    assert d.topic == "fallback"
+
+
+def test_follow_up_is_about_the_last_topic(run):
+    d = run(State(language="en", last_topic="no_recourse_funds", menu=TOPIC_MENU), intent="follow_up")
+    assert (d.topic, d.follow_up) == ("no_recourse_funds", True)
+
+
+def test_follow_up_without_a_topic_shows_the_menu(run):
+    d = run(State(language="en", menu=TOPIC_MENU), intent="follow_up")
+    assert (d.topic, d.follow_up) == ("menu", False)
+
+
+def test_yes_after_not_sure_means_a_person(run):
+    d = run(State(language="en", last_topic="fallback", menu=TOPIC_MENU), intent="affirm")
+    assert d.topic == "talk_to_person"
+
+
+@pytest.mark.parametrize("intent", ["nlu_fallback", "out_of_scope"])
+def test_low_confidence_and_off_topic_get_the_fallback(run, intent):
+    d = run(State(language="fr", menu=TOPIC_MENU), intent=intent)
+    assert d.topic == "fallback" and d.language == "fr"
+
+
+def test_forget_me_clears_everything(run):
+    d = run(State(language="ro", last_topic="trafficking", menu=TOPIC_MENU), intent="forget_me")
+    assert d.forget and d.state == State() and d.language == "ro"

@@ -1,0 +1,62 @@
+"""The safety component that runs after intent classification: emergency first, menu numbers, language names."""
+import pytest
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.nlu.components import SafetySignals, menu_option
+
+
+@pytest.fixture(scope="module")
+def signals(store):
+    return SafetySignals({**SafetySignals.get_default_config()}, store.languages)
+
+
+def _message(text, intent, confidence=0.9, emergency=0.0):
+    ranking = [{"name": intent, "confidence": confidence}, {"name": "emergency", "confidence": emergency}]
+    return Message(data={TEXT: text, INTENT: {"name": intent, "confidence": confidence},
+                         INTENT_RANKING_KEY: ranking})
+
+
+def _run(signals, message):
+    [out] = signals.process([message])
+    return out.get(INTENT)["name"], out.get("signals")
+
+
+@pytest.mark.parametrize("text", ["ayuda me esta pegando ahora", "HE HAS A KNIFE", "ratunku"])
+def test_a_danger_phrase_makes_it_an_emergency_whatever_was_predicted(signals, text):
+    intent, extra = _run(signals, _message(text, "greet", 0.99))
+    assert intent == "emergency" and extra["emergency"] == "phrase"
+
+
+def test_enough_emergency_probability_outranks_the_top_intent(signals):
+    intent, extra = _run(signals, _message("something ambiguous", "police_immigration", 0.6, emergency=0.35))
+    assert intent == "emergency" and extra["emergency"] == "model"
+
+
+def test_little_emergency_probability_does_not(signals):
+    intent, extra = _run(signals, _message("something else", "police_immigration", 0.9, emergency=0.05))
+    assert intent == "police_immigration" and "emergency" not in extra
+
+
+@pytest.mark.parametrize("text, option", [("3", 3), ("٣", 3), ("৩", 3), ("۱۱", 11), ("option 11", 11),
+                                          ("no. 2 pls", 2)])
+def test_menu_numbers_in_any_digit_script(signals, text, option):
+    intent, extra = _run(signals, _message(text, "deny", 0.5))
+    assert intent == "choose_option" and extra["option"] == option
+
+
+@pytest.mark.parametrize("text", ["999", "15 x 12", "i have 3 kids and 2 jobs", "call me at 7"])
+def test_other_numbers_are_not_menu_choices(text):
+    from bot.languages import normalise
+
+    assert menu_option(normalise(text)) is None
+
+
+def test_a_language_name_alone_is_a_choice(signals):
+    intent, extra = _run(signals, _message("Español", "greet", 0.4))
+    assert intent == "change_language" and extra["language_choice"] == "es"
+
+
+def test_a_language_named_in_another_question_is_not(signals):
+    intent, extra = _run(signals, _message("kto wygral mecz polski", "out_of_scope", 0.9))
+    assert intent == "out_of_scope" and "language_choice" not in extra
