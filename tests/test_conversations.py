@@ -133,3 +133,13 @@ def test_telegram_gets_the_full_form_and_its_language_hint(conversation, store):
     assert replies[0].meta["language"] == "fr"
     [answer] = c.say("est-ce que je peux voir un medecin sans papiers")
     assert answer.text.startswith(store.entry("fr", "healthcare").full)
+
+
+def test_each_message_runs_the_action_once(conversation, service_logs):
+    # a slot mapping that names action_answer would make Rasa's action_extract_slots call it on every message too
+    log = service_logs / "actions.log"
+    c = conversation()
+    c.say("hola")
+    before = log.read_text().count("answered topic=")
+    c.say("1")
+    assert log.read_text().count("answered topic=") - before == 1

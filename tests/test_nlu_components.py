@@ -60,3 +60,27 @@ def test_a_language_name_alone_is_a_choice(signals):
 def test_a_language_named_in_another_question_is_not(signals):
     intent, extra = _run(signals, _message("kto wygral mecz polski", "out_of_scope", 0.9))
     assert intent == "out_of_scope" and "language_choice" not in extra
+
+
+def test_the_independent_detector_can_raise_an_emergency_alone(signals):
+    message = _message("he locked me in and took my phone", "privacy", 0.8, emergency=0.1)
+    message.set("emergency_score", 0.9)
+    intent, extra = _run(signals, message)
+    assert intent == "emergency" and extra["emergency"] == "detector"
+
+
+def test_a_low_detector_score_does_not(signals):
+    message = _message("is this chat private", "privacy", 0.9, emergency=0.01)
+    message.set("emergency_score", 0.2)
+    assert _run(signals, message)[0] == "privacy"
+
+
+def test_emergency_detector_separates_danger_from_past_abuse():
+    from bot.nlu.emergency import EmergencyDetector
+
+    texts = ["he is hitting me now", "help he has a knife", "he is at the door now", "he will kill me tonight",
+             "he hit me last year", "can i report later", "is this chat private", "what are my rights"] * 3
+    labels = [True] * 4 + [False] * 4
+    detector = EmergencyDetector.fit(texts, labels * 3)
+    assert detector.score("he is hitting me now help") > 0.5 > detector.score("he hit me last year")
+    assert detector.score("") == 0.0

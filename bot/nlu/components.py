@@ -21,13 +21,16 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.languages import Languages, load_languages, normalise
 from bot.nlu import detect
+from bot.nlu.emergency import EmergencyDetector as _EmergencyModel
 from bot.settings import ROOT
 
 logger = logging.getLogger(__name__)
 
 LANGUAGE = "language"  # the parse-data key the detector adds: {"code", "confidence", "method", "words"}
 SIGNALS = "signals"  # the parse-data key the safety component adds: {"emergency"?, "option"?, "language_choice"?}
+EMERGENCY_SCORE = "emergency_score"  # the second emergency detector's probability (not in the parse output)
 _DETECTOR_FILE = "language_detector.pkl"
+_EMERGENCY_FILE = "emergency_detector.pkl"
 
 
 def _path(config: Dict[Text, Any], key: str) -> Path:
@@ -98,19 +101,65 @@ class LanguageDetector(GraphComponent):
         return training_data
 
 
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
+class EmergencyDetector(GraphComponent):
+    """Scores each message with an independent emergency-vs-rest model trained on the same examples."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {}
+
+    def __init__(self, model_storage: ModelStorage, resource: Resource,
+                 model: Optional[_EmergencyModel] = None) -> None:
+        self._model_storage = model_storage
+        self._resource = resource
+        self._model = model
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "EmergencyDetector":
+        return cls(model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        examples = [m for m in training_data.intent_examples if m.get(TEXT)]
+        self._model = _EmergencyModel.fit([m.get(TEXT) for m in examples],
+                                          [m.get(INTENT) == "emergency" for m in examples])
+        with self._model_storage.write_to(self._resource) as directory:
+            with open(directory / _EMERGENCY_FILE, "wb") as handle:
+                pickle.dump(self._model, handle)
+        return self._resource
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "EmergencyDetector":
+        with model_storage.read_from(resource) as directory:
+            with open(directory / _EMERGENCY_FILE, "rb") as handle:
+                model = pickle.load(handle)  # our own model archive, written by train() above
+        return cls(model_storage, resource, model)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            message.set(EMERGENCY_SCORE, self._model.score(message.get(TEXT) or "") if self._model else 0.0)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class SafetySignals(GraphComponent):
-    """Runs last. Emergency first: a danger phrase in any supported language, or enough emergency probability,
-    makes the intent ``emergency`` whatever else was predicted. Then the cheap exact signals: a bare menu number
+    """Runs last. Emergency first: a danger phrase in any supported language, enough emergency probability from
+    DIET, or the independent EmergencyDetector's vote makes the intent ``emergency`` whatever else was predicted. Then the cheap exact signals: a bare menu number
     ("3", "৩", "option 3") and a message that only names a language ("español", "urdu please").
     """
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"locales_dir": "locales", "emergency_threshold": 0.3, "max_option": 20}
+        return {"locales_dir": "locales", "emergency_threshold": 0.3, "detector_threshold": 0.5, "max_option": 20}
 
     def __init__(self, config: Dict[Text, Any], languages: Languages) -> None:
         self._threshold = float(config["emergency_threshold"])
+        self._detector_threshold = float(config["detector_threshold"])
         self._max_option = int(config["max_option"])
         self._languages = languages
         self._phrases = sorted({normalise(p) for prof in languages.profiles for p in prof.emergency_phrases
@@ -135,10 +184,12 @@ class SafetySignals(GraphComponent):
         emergency_confidence = max((r.get("confidence", 0.0) for r in ranking if r.get("name") == "emergency"),
                                    default=0.0)
         phrase = self.emergency_phrase(norm)
-        if phrase or intent.get("name") == "emergency" or emergency_confidence >= self._threshold:
-            signals["emergency"] = "phrase" if phrase else "model"
-            message.set(INTENT, {"name": "emergency", "confidence": 1.0 if phrase else emergency_confidence},
-                        add_to_output=True)
+        detector = float(message.get(EMERGENCY_SCORE) or 0.0)
+        by_model = intent.get("name") == "emergency" or emergency_confidence >= self._threshold
+        if phrase or by_model or detector >= self._detector_threshold:
+            signals["emergency"] = "phrase" if phrase else "model" if by_model else "detector"
+            confidence = 1.0 if phrase else max(emergency_confidence, detector)
+            message.set(INTENT, {"name": "emergency", "confidence": confidence}, add_to_output=True)
         else:
             option = menu_option(norm)
             # a language named in a short message is a choice ("español", "urdu mein"), or in a request to change
