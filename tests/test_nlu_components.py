@@ -84,3 +84,19 @@ def test_emergency_detector_separates_danger_from_past_abuse():
     detector = EmergencyDetector.fit(texts, labels * 3)
     assert detector.score("he is hitting me now help") > 0.5 > detector.score("he hit me last year")
     assert detector.score("") == 0.0
+
+
+@pytest.mark.parametrize("text", ["a" * 10_240, "asdkjhaskjdhaksjdhaksjdhkajshdkajshdkjashdkjashd", "zzzzzzzzzzzzzzzz zzzz"])
+def test_noise_becomes_the_fallback(signals, text):
+    intent, extra = _run(signals, _message(text, "legal_advice", 0.9))
+    assert intent == "nlu_fallback" and extra["noise"] is True
+
+
+@pytest.mark.parametrize("text", ["police " * 1500, "si llamo a la policia me deportan", "হ্যালো, কেউ আছেন?"])
+def test_real_text_is_not_noise(signals, text):
+    assert _run(signals, _message(text, "police_immigration", 0.9))[0] == "police_immigration"
+
+
+def test_danger_outranks_noise(signals):
+    intent, _ = _run(signals, _message("aaaaaaaaaaaaaaaaaaaaaaaa he has a knife", "deny", 0.5))
+    assert intent == "emergency"

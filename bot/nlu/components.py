@@ -190,6 +190,9 @@ class SafetySignals(GraphComponent):
             signals["emergency"] = "phrase" if phrase else "model" if by_model else "detector"
             confidence = 1.0 if phrase else max(emergency_confidence, detector)
             message.set(INTENT, {"name": "emergency", "confidence": confidence}, add_to_output=True)
+        elif looks_like_noise(norm):
+            signals["noise"] = True
+            message.set(INTENT, {"name": "nlu_fallback", "confidence": 0.0}, add_to_output=True)
         else:
             option = menu_option(norm)
             # a language named in a short message is a choice ("español", "urdu mein"), or in a request to change
@@ -208,6 +211,19 @@ class SafetySignals(GraphComponent):
     def emergency_phrase(self, norm: str) -> Optional[str]:
         padded = f" {norm} "
         return next((p for p in self._phrases if f" {p} " in padded), None)
+
+
+def looks_like_noise(norm: str) -> bool:
+    """Keyboard mashing, one character held down, a pasted blob: no word of a plausible length, or one character
+    making up most of a long text. Answered with "I'm not sure" rather than whatever topic its n-grams resemble.
+    """
+    letters = [ch for ch in norm if ch.isalpha()]
+    if len(letters) < 12:
+        return False
+    if not any(2 <= len(word) <= 25 for word in norm.split()):
+        return True
+    most_common = max(letters.count(ch) for ch in set(letters))
+    return most_common / len(letters) > 0.5
 
 
 def menu_option(norm: str) -> Optional[int]:
