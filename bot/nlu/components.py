@@ -38,6 +38,18 @@ def _path(config: Dict[Text, Any], key: str) -> Path:
     return path if path.is_absolute() else ROOT / path
 
 
+def _save(model_storage: ModelStorage, resource: Resource, filename: str, obj: Any) -> None:
+    with model_storage.write_to(resource) as directory:
+        with open(directory / filename, "wb") as handle:
+            pickle.dump(obj, handle)
+
+
+def _load(model_storage: ModelStorage, resource: Resource, filename: str) -> Any:
+    with model_storage.read_from(resource) as directory:
+        with open(directory / filename, "rb") as handle:
+            return pickle.load(handle)  # our own model archive, written by _save at training time
+
+
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False)
 class NormalisingTokenizer(WhitespaceTokenizer):
     """Rasa's whitespace tokenizer, with each token's lemma lowercased and stripped of Latin accents.
@@ -77,18 +89,13 @@ class LanguageDetector(GraphComponent):
         languages = load_languages(_path(self._config, "locales_dir"))
         texts, labels = detect.examples_by_language(_path(self._config, "nlu_dir"), languages.codes)
         self._detector = detect.LanguageDetector.fit(texts, labels, languages.codes)
-        with self._model_storage.write_to(self._resource) as directory:
-            with open(directory / _DETECTOR_FILE, "wb") as handle:
-                pickle.dump(self._detector, handle)
+        _save(self._model_storage, self._resource, _DETECTOR_FILE, self._detector)
         return self._resource
 
     @classmethod
     def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
              execution_context: ExecutionContext, **kwargs: Any) -> "LanguageDetector":
-        with model_storage.read_from(resource) as directory:
-            with open(directory / _DETECTOR_FILE, "rb") as handle:
-                detector = pickle.load(handle)  # our own model archive, written by train() above
-        return cls(config, model_storage, resource, detector)
+        return cls(config, model_storage, resource, _load(model_storage, resource, _DETECTOR_FILE))
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
@@ -124,18 +131,13 @@ class EmergencyDetector(GraphComponent):
         examples = [m for m in training_data.intent_examples if m.get(TEXT)]
         self._model = _EmergencyModel.fit([m.get(TEXT) for m in examples],
                                           [m.get(INTENT) == "emergency" for m in examples])
-        with self._model_storage.write_to(self._resource) as directory:
-            with open(directory / _EMERGENCY_FILE, "wb") as handle:
-                pickle.dump(self._model, handle)
+        _save(self._model_storage, self._resource, _EMERGENCY_FILE, self._model)
         return self._resource
 
     @classmethod
     def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
              execution_context: ExecutionContext, **kwargs: Any) -> "EmergencyDetector":
-        with model_storage.read_from(resource) as directory:
-            with open(directory / _EMERGENCY_FILE, "rb") as handle:
-                model = pickle.load(handle)  # our own model archive, written by train() above
-        return cls(model_storage, resource, model)
+        return cls(model_storage, resource, _load(model_storage, resource, _EMERGENCY_FILE))
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
