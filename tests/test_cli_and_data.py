@@ -44,7 +44,25 @@ def test_training_is_cached_by_a_hash_of_its_inputs(model, settings):
     inputs = training_inputs()
     assert ROOT / "config.yml" in inputs and ROOT / "domain.yml" in inputs
     assert any(p.parent.name == "nlu" for p in inputs)
-    assert fingerprint(inputs) == fingerprint(list(inputs))
+    assert any(p.name == "_language.yml" for p in inputs)
+
+
+def test_a_changed_input_changes_the_model_name(tmp_path):
+    import shutil
+
+    root = tmp_path / "project"
+    root.mkdir()
+    for name in ("config.yml", "domain.yml"):
+        shutil.copy(ROOT / name, root / name)
+    shutil.copytree(ROOT / "data", root / "data")
+    shutil.copytree(ROOT / "bot" / "nlu", root / "bot" / "nlu")
+    shutil.copy(ROOT / "bot" / "languages.py", root / "bot" / "languages.py")
+    shutil.copytree(ROOT / "locales", root / "locales")
+    before = fingerprint(training_inputs(root), root)
+    assert before == fingerprint(training_inputs(ROOT), ROOT)       # the same inputs give the same name
+    with open(root / "data" / "nlu" / "en.yml", "a", encoding="utf-8") as handle:
+        handle.write("\n")
+    assert fingerprint(training_inputs(root), root) != before
 
 
 def test_rasa_data_validate():
