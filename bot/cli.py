@@ -15,7 +15,6 @@ import asyncio
 import json
 import logging
 import sys
-from pathlib import Path
 from typing import Iterable, List
 
 from bot.settings import ROOT, Settings, SettingsError

@@ -1,6 +1,4 @@
 """Language detection (trained from data/nlu) and the language data helpers."""
-from pathlib import Path
-
 import pytest
 
 from bot.languages import normalise

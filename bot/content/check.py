@@ -13,7 +13,7 @@ from typing import List, Optional
 
 from bot.content.model import NO_MORE_FORM, RIGHTS_TOPICS, TOPICS, ReviewStatus
 from bot.content.sms import cost
-from bot.content.store import SMS, ContentStore
+from bot.content.store import ContentStore
 
 MAX_SMS_SEGMENTS = 3
 #: a run of digits with spaces, no-break spaces, hyphens or direction marks between them (Arabic text marks
@@ -21,7 +21,6 @@ MAX_SMS_SEGMENTS = 3
 _DIGIT_RUN = re.compile(r"(?<![\d])\d(?:[\d \u00a0\u200e\u200f-]*\d)?(?![\d])")
 #: a run with at least this many digits is a phone number (years, weeks and menu numbers are shorter)
 _PHONE_MIN_DIGITS = 7
-_CONTROL_FORMS = ("sms", "full")
 
 
 @dataclass
@@ -41,7 +40,6 @@ def check(store: ContentStore, today: Optional[dt.date] = None, production: bool
     checked = _normalised_numbers(store)
     for code in store.languages.codes:
         ui = store.ui.get(code)
-        note = ui.get("unreviewed_note") if ui else ""
         for topic in TOPICS:
             entry = store.entry(code, topic)
             if entry is None:
@@ -52,10 +50,9 @@ def check(store: ContentStore, today: Optional[dt.date] = None, production: bool
             if topic in RIGHTS_TOPICS and topic not in NO_MORE_FORM and not entry.more:
                 report.errors.append(f"{where}: missing required field: more (the follow-up form)")
             for form in ("sms", "more"):
-                text = entry.form(form)
-                if not text:
+                served = store.served(entry, form)
+                if not served:
                     continue
-                served = f"{text}\n{note}" if entry.status is ReviewStatus.UNREVIEWED_TRANSLATION and note else text
                 c = cost(served)
                 if c.segments > MAX_SMS_SEGMENTS:
                     report.errors.append(

@@ -145,12 +145,16 @@ class ContentStore:
 
     def _text(self, entry: Entry, channel: str, follow_up: bool) -> str:
         if follow_up and entry.more:
-            text = entry.more
-        else:
-            text = entry.sms if channel == SMS else entry.full
-        if entry.status is ReviewStatus.UNREVIEWED_TRANSLATION:
-            note = self.ui[entry.language].get("unreviewed_note")
-            text = f"{text}\n{note}" if note else text
+            return self.served(entry, "more")
+        return self.served(entry, "sms" if channel == SMS else "full")
+
+    def served(self, entry: Entry, form: str) -> str:
+        """A form exactly as sent: an unreviewed translation carries its language's note (the SMS budget counts it)."""
+        text = entry.form(form) or ""
+        ui = self.ui.get(entry.language)
+        note = ui.get("unreviewed_note") if ui else ""
+        if text and note and entry.status is ReviewStatus.UNREVIEWED_TRANSLATION:
+            return f"{text}\n{note}"
         return text
 
     def entry(self, language: str, topic: str) -> Optional[Entry]:

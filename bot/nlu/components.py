@@ -1,10 +1,14 @@
-"""Rasa graph components: the language detector (trained with the model) and the safety signals that run after
-intent classification. Named in config.yml as ``bot.nlu.components.LanguageDetector`` and ``...SafetySignals``.
+"""Rasa graph components, named in config.yml as ``bot.nlu.components.<Name>``:
+
+- NormalisingTokenizer: whitespace tokens whose lemmas are lowercased and stripped of Latin accents;
+- LanguageDetector: adds the message's language (trained with the model on data/nlu/<lang>.yml);
+- EmergencyDetector: a second, independent emergency model (trained with the model);
+- SafetySignals: runs last; emergency first, then noise, menu numbers and language names.
 """
 from __future__ import annotations
 
-import logging
 import pickle
+from collections import Counter
 import unicodedata
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
@@ -23,8 +27,6 @@ from bot.languages import Languages, load_languages, normalise
 from bot.nlu import detect
 from bot.nlu.emergency import EmergencyDetector as _EmergencyModel
 from bot.settings import ROOT
-
-logger = logging.getLogger(__name__)
 
 LANGUAGE = "language"  # the parse-data key the detector adds: {"code", "confidence", "method", "words"}
 SIGNALS = "signals"  # the parse-data key the safety component adds: {"emergency"?, "option"?, "language_choice"?}
@@ -151,8 +153,9 @@ class EmergencyDetector(GraphComponent):
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class SafetySignals(GraphComponent):
     """Runs last. Emergency first: a danger phrase in any supported language, enough emergency probability from
-    DIET, or the independent EmergencyDetector's vote makes the intent ``emergency`` whatever else was predicted. Then the cheap exact signals: a bare menu number
-    ("3", "৩", "option 3") and a message that only names a language ("español", "urdu please").
+    DIET, or the independent EmergencyDetector's vote makes the intent ``emergency`` whatever else was predicted.
+    Then noise becomes the fallback, and the cheap exact signals apply: a bare menu number ("3", "৩", "option 3")
+    and a short message that names a language ("español", "urdu mein").
     """
 
     @staticmethod
@@ -224,7 +227,7 @@ def looks_like_noise(norm: str) -> bool:
         return False
     if not any(2 <= len(word) <= 25 for word in norm.split()):
         return True
-    most_common = max(letters.count(ch) for ch in set(letters))
+    most_common = Counter(letters).most_common(1)[0][1]
     return most_common / len(letters) > 0.5
 
 
