@@ -2,13 +2,16 @@
 SHELL := bash
 PY := .venv/bin/python
 
-.PHONY: run test venv model lock check-content bench-accuracy bench-latency bench-training
+.PHONY: run test venv model lock check-content chromium bench-accuracy bench-latency bench-training bench-gateway bench-redaction
 
-run: model            ## build, train if needed, start the assistant on localhost and chat in the terminal
+run: model            ## build, train if needed, start Rasa, the action server and the gateway; simulator on localhost
 	$(PY) -m bot run
 
-test: model           ## build, train if needed, run every test
+test: model chromium  ## build, train if needed, run every test
 	$(PY) -m pytest tests
+
+chromium:             ## Debian's Chromium for the simulator's browser test (installed once if missing)
+	@scripts/ensure-chromium >/dev/null
 
 venv: .venv/.lock-installed
 .venv/.lock-installed: requirements.lock scripts/bootstrap
@@ -34,3 +37,9 @@ bench-latency: model
 
 bench-training: venv
 	$(PY) -m bench.training
+
+bench-gateway: model
+	$(PY) -m bench.gateway
+
+bench-redaction: venv
+	$(PY) -m bench.redaction_bench

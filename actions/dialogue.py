@@ -88,10 +88,14 @@ def _language_after(turn: Turn, state: State, languages: Languages) -> Optional[
     """The conversation's language after this message, ignoring explicit choices (handled separately)."""
     detected = turn.detected_language if turn.detected_language in languages.codes else None
     if state.language is None:
+        if turn.language_hint in languages.codes:
+            # her phone's language setting counts as the conversation's language so far: a message overrides it
+            # only on the bar a language switch has to clear ("hi" must not turn a Spanish phone's chat to Urdu)
+            confident = (detected and turn.detected_confidence >= SWITCH_MIN_CONFIDENCE
+                         and turn.words >= SWITCH_MIN_WORDS)
+            return detected if confident else turn.language_hint
         if detected and turn.detected_confidence >= FIRST_MESSAGE_MIN_CONFIDENCE:
             return detected
-        if turn.language_hint in languages.codes:
-            return turn.language_hint
         return None
     if (detected and detected != state.language and turn.detected_confidence >= SWITCH_MIN_CONFIDENCE
             and turn.words >= SWITCH_MIN_WORDS):

@@ -1,6 +1,8 @@
 """The command line: ``python -m bot <command>``.
 
-  run             train if needed, start Rasa and the action server on localhost, chat in the terminal
+  run             train if needed, start Rasa, the action server and the gateway; the simulator page on localhost
+  gateway         run the gateway alone (Rasa and the action server already running): what a deployment runs
+  chat            start Rasa and the action server and chat in the terminal (no gateway)
   ask MSG...      what the assistant answers to each message as the first of a new conversation (JSON lines);
                   messages as arguments, or one per line on stdin
   train           train the model if config, domain, data or NLU components changed (--force: always)
@@ -26,7 +28,9 @@ def main(argv: List[str] = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="start the assistant locally and chat in the terminal")
+    commands.add_parser("run", help="start the whole service locally, with the simulator page")
+    commands.add_parser("gateway", help="run the gateway (SMS, Telegram, simulator) in front of a running Rasa")
+    commands.add_parser("chat", help="start Rasa and the action server and chat in the terminal")
     ask = commands.add_parser("ask", help="answer messages as first messages of fresh conversations")
     ask.add_argument("messages", nargs="*", help="messages (default: one per line on stdin)")
     ask.add_argument("--channel", choices=["sms", "telegram"], default="sms")
@@ -43,9 +47,9 @@ def main(argv: List[str] = None) -> None:
         settings = Settings.from_env()
     except SettingsError as exc:
         sys.exit(f"configuration error: {exc}")
-    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    for noisy in ("rasa", "tensorflow", "absl", "matplotlib", "urllib3", "asyncio"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    from bot.logs import configure
+
+    configure(settings.log_level)
 
     if args.command == "settings":
         print(settings)
@@ -60,6 +64,12 @@ def main(argv: List[str] = None) -> None:
         sys.exit(asyncio.run(_ask(settings, messages, args.channel, args.rasa_url)))
     elif args.command == "run":
         _run(settings)
+    elif args.command == "gateway":
+        from bot.serve import serve
+
+        asyncio.run(serve(settings))
+    elif args.command == "chat":
+        _chat(settings)
 
 
 def _content(settings: Settings, action: str, production: bool) -> int:
@@ -113,6 +123,27 @@ async def _ask(settings: Settings, messages: Iterable[str], channel: str, rasa_u
 
 
 def _run(settings: Settings) -> None:
+    import time
+
+    from bot.services import Services
+    from bot.training import ensure_model
+
+    model = ensure_model(settings)
+    with Services(settings, model, ROOT / "var" / "log", gateway=True) as services:
+        s = services.settings
+        channels = ["simulator"] + (["SMS (Twilio)"] if s.twilio_enabled else []) + \
+            (["Telegram"] if s.telegram_enabled else [])
+        print(f"Assistant running ({', '.join(channels)}). Open {services.gateway_url}/ to chat as an SMS user and "
+              f"as a Telegram user.\nRasa {s.rasa_url} (REST channel only), actions {s.action_url}, "
+              f"health {services.gateway_url}/readyz. Logs in var/log/. Ctrl-C stops.", file=sys.stderr)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+def _chat(settings: Settings) -> None:
     from bot.chat import chat
     from bot.services import Services
     from bot.training import ensure_model

@@ -12,6 +12,10 @@ import aiohttp
 class RasaUnavailable(RuntimeError):
     """Rasa did not answer in time or answered with an error (no message content in this error)."""
 
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Rasa is unavailable: {reason}")
+        self.reason = reason
+
 
 @dataclass(frozen=True)
 class AssistantReply:
@@ -48,11 +52,23 @@ class RasaClient:
         try:
             async with self._session.post(self._url, json=body) as response:
                 if response.status != 200:
-                    raise RasaUnavailable(f"Rasa answered HTTP {response.status}")
+                    raise RasaUnavailable(f"http_{response.status}")
                 messages = await response.json()
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise RasaUnavailable(f"Rasa did not answer ({exc.__class__.__name__})") from None
+        except asyncio.TimeoutError:
+            raise RasaUnavailable("timeout") from None
+        except aiohttp.ClientError as exc:
+            raise RasaUnavailable(exc.__class__.__name__) from None
         return [_reply(message) for message in messages or []]
+
+    async def ready(self) -> bool:
+        """Rasa's REST channel answers (its health route; the HTTP API stays off)."""
+        assert self._session is not None, "use RasaClient as an async context manager"
+        try:
+            async with self._session.get(self._url.rsplit("/", 1)[0] + "/",
+                                         timeout=aiohttp.ClientTimeout(total=2)) as response:
+                return response.status == 200
+        except (aiohttp.ClientError, asyncio.TimeoutError):
+            return False
 
 
 def _reply(message: Dict[str, Any]) -> AssistantReply:

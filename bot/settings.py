@@ -6,9 +6,9 @@ here, so an operator has one list of knobs: ``python -m bot settings`` prints it
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Mapping, Optional
+from typing import Dict, Mapping, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,6 +36,21 @@ def _int(name: str, raw: str) -> int:
         raise SettingsError(f"{name}={raw!r} is not a whole number.") from None
 
 
+def _float(name: str, raw: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number.") from None
+
+
+def _secret(default: str = "") -> str:
+    """A field whose value is never printed (``python -m bot settings`` shows only whether it is set)."""
+    return field(default=default, repr=False, metadata={"secret": True})
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Configuration of the assistant. Field ``x`` is read from ``ASSISTANT_X``."""
@@ -53,6 +68,48 @@ class Settings:
     #: log level of our own processes; Rasa's own loggers are kept at WARNING so they never print message text
     log_level: str = "INFO"
 
+    # ---- the gateway (bot.app): the one process that faces the internet ---------------------------------------
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8080
+    #: HMAC-SHA256 key that turns addresses into pseudonyms. Required with any channel credentials; a local run
+    #: without it gets a random key per start (conversations do not survive a restart, which is the point).
+    pseudonym_key: str = _secret()
+    #: scaled profile: routes, duplicate markers, rate counters and Rasa trackers in Redis (with expiry; run Redis
+    #: with no persistence). Empty: all of them in this process's memory.
+    redis_url: str = ""
+    #: anonymous event counts (day, channel, language, topic): never an address or a text
+    database_url: str = f"sqlite:///{ROOT / 'var' / 'assistant.db'}"
+    #: how long the address needed to reply (and, on Telegram, the ids of messages to delete) is kept after her
+    #: last message. Telegram lets a bot delete messages for 48 h; a shorter expiry deletes less on "forget me".
+    route_ttl: int = 6 * 3600
+    #: Rasa slower than this (seconds): she gets the short "service not working" reply with 999 and the helplines
+    rasa_timeout: float = 4.0
+    #: messages per pseudonym per minute before the gateway slows her down (an emergency always goes through)
+    rate_limit: int = 12
+    #: SMS: every message starts with a neutral line, so a lock screen shows nothing alarming
+    neutral_first_line: bool = True
+    #: the local simulator page at / (local runs only: refused on a non-loopback gateway_host)
+    simulator: bool = True
+
+    # ---- SMS through Twilio ----------------------------------------------------------------------------------
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = _secret()
+    #: the sending number (E.164) or a Messaging Service SID (MG...)
+    twilio_from: str = ""
+    #: the exact public URL configured at Twilio for incoming messages: signatures are computed over it
+    twilio_webhook_url: str = ""
+    twilio_api_url: str = "https://api.twilio.com"
+    #: on "forget me", also delete her delivered messages' records at Twilio through its API
+    twilio_delete_records: bool = False
+
+    # ---- Telegram ---------------------------------------------------------------------------------------------
+    telegram_bot_token: str = _secret()
+    #: webhook mode (production): the public URL Telegram posts updates to, and the secret it must send with them.
+    #: With a token but no webhook URL the gateway long-polls (local runs).
+    telegram_webhook_url: str = ""
+    telegram_webhook_secret: str = _secret()
+    telegram_api_url: str = "https://api.telegram.org/bot"
+
     @classmethod
     def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> "Settings":
         env = os.environ if environ is None else environ
@@ -66,17 +123,70 @@ class Settings:
                 values[f.name] = _bool(key, raw)
             elif f.type in ("int", int):
                 values[f.name] = _int(key, raw)
+            elif f.type in ("float", float):
+                values[f.name] = _float(key, raw)
             elif f.type in ("Path", Path):
                 values[f.name] = Path(raw).expanduser().resolve()
             else:
                 values[f.name] = raw
         settings = cls(**values)
-        if settings.host not in ("127.0.0.1", "localhost", "::1"):
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Refuse combinations that would break the privacy promise; each message says what to set."""
+        if self.host not in LOOPBACK:
             raise SettingsError(
-                f"ASSISTANT_HOST={settings.host!r}: Rasa and the action server listen on localhost only; "
+                f"ASSISTANT_HOST={self.host!r}: Rasa and the action server listen on localhost only; "
                 "put a gateway in front of them instead."
             )
-        return settings
+        if (self.twilio_enabled or self.telegram_enabled) and len(self.pseudonym_key) < 32:
+            raise SettingsError(
+                "ASSISTANT_PSEUDONYM_KEY must be set (at least 32 characters, e.g. `openssl rand -hex 32`) when a "
+                "channel is configured: it keeps pseudonyms stable across restarts and instances."
+            )
+        if self.twilio_account_sid and not (self.twilio_auth_token and self.twilio_from and self.twilio_webhook_url):
+            raise SettingsError(
+                "Twilio needs ASSISTANT_TWILIO_AUTH_TOKEN, ASSISTANT_TWILIO_FROM and ASSISTANT_TWILIO_WEBHOOK_URL "
+                "(the exact URL set at Twilio: signatures are checked against it)."
+            )
+        if self.telegram_webhook_url and len(self.telegram_webhook_secret) < 16:
+            raise SettingsError(
+                "Telegram webhook mode needs ASSISTANT_TELEGRAM_WEBHOOK_SECRET (16-256 characters of A-Z a-z 0-9 _ -):"
+                " without it anyone could post updates to the webhook."
+            )
+        if self.simulator and self.gateway_host not in LOOPBACK:
+            raise SettingsError(
+                f"ASSISTANT_GATEWAY_HOST={self.gateway_host!r} with the simulator on: the simulator has no "
+                "authentication and is for local runs. Set ASSISTANT_SIMULATOR=false."
+            )
+
+    def to_env(self) -> Dict[str, str]:
+        """Every setting as ``ASSISTANT_*`` variables, secrets included: for child processes only, never printed."""
+        env = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            env[f"ASSISTANT_{f.name.upper()}"] = str(value)
+        return env
+
+    def __str__(self) -> str:
+        lines = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.metadata.get("secret"):
+                value = "(set)" if value else "(not set)"
+            lines.append(f"ASSISTANT_{f.name.upper()}={value}")
+        return "\n".join(lines)
+
+    @property
+    def twilio_enabled(self) -> bool:
+        return bool(self.twilio_account_sid)
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_bot_token)
 
     @property
     def rasa_url(self) -> str:

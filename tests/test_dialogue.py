@@ -37,6 +37,13 @@ def test_first_message_uses_the_client_hint_when_detection_is_unsure(run):
     assert d.language == "bn" and d.topic == "greet"
 
 
+@pytest.mark.parametrize("words, confidence, expected", [(1, 0.95, "es"), (3, 0.99, "es"), (6, 0.6, "es"),
+                                                         (6, 0.95, "ur")])
+def test_the_client_hint_holds_unless_a_message_clears_the_switch_bar(run, words, confidence, expected):
+    d = run(intent="greet", detected_language="ur", detected_confidence=confidence, words=words, language_hint="es")
+    assert d.language == expected
+
+
 def test_a_number_answers_the_language_menu(run):
     d = run(State(menu=LANGUAGE_MENU), intent="choose_option", option=2)
     assert (d.topic, d.language, d.state.menu) == ("greet", "es", TOPIC_MENU)

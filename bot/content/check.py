@@ -75,12 +75,16 @@ def check(store: ContentStore, today: Optional[dt.date] = None, production: bool
                 report.errors.append(f"{where}: production serves only vetted entries, and emergency must be served")
         if ui is None:
             continue
-        for key in ("unreviewed_note", "unavailable", "degraded"):
+        for key in UI_KEYS:
             text = ui.get(key)
             if not text:
                 report.errors.append(f"{ui.path}: missing string {key!r}")
             elif cost(text).segments > MAX_SMS_SEGMENTS:
                 report.errors.append(f"{ui.path}: string {key!r} is over {MAX_SMS_SEGMENTS} SMS segments")
+        neutral = ui.get("neutral_line")
+        if neutral and (len(neutral) < NEUTRAL_MIN or "\n" in neutral or any(ch.isdigit() for ch in neutral)):
+            report.errors.append(f"{ui.path}: neutral_line must be one line of at least {NEUTRAL_MIN} characters "
+                                 "with no numbers: a lock screen shows the first 40 characters of every SMS")
         if production and ui.status is not ReviewStatus.VETTED:
             report.errors.append(f"{ui.path}: production needs vetted service strings (they answer when no vetted "
                                  f"entry exists)")
@@ -89,6 +93,12 @@ def check(store: ContentStore, today: Optional[dt.date] = None, production: bool
     if menu_cost.segments > 2:
         report.errors.append(f"locales/languages.yml: the language menu is {menu_cost.segments} SMS segments")
     return report
+
+
+#: the service strings every language needs (the gateway's own replies, and what an unreviewed translation carries)
+UI_KEYS = ("unreviewed_note", "unavailable", "degraded", "neutral_line", "rate_limited")
+#: characters a lock screen shows of an SMS: the neutral first line must fill them
+NEUTRAL_MIN = 40
 
 
 def _check_menu(store: ContentStore, report: Report) -> None:

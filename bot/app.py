@@ -1,0 +1,237 @@
+"""The gateway's web service: the app factory, its start-up and shutdown order, and its HTTP routes.
+
+Routes: the Twilio SMS webhook, the Telegram webhook, /healthz (the process is up) and /readyz (Rasa, the store and
+the database answer), and, in local runs, the simulator page. Errors map to fixed JSON bodies in one place
+(``errors``): a forged delivery is 403 before anything is read; nothing in a response or a log echoes a message.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import traceback
+from pathlib import Path
+from typing import AsyncIterator, Dict, Optional
+
+from aiohttp import web
+
+from bot.channels.base import FORGET, START, InboundMessage, VerificationFailed
+from bot.channels.simulator import SIM_SMS, SIM_TELEGRAM, SimulatedPhone
+from bot.content.store import SMS, TELEGRAM, ContentStore
+from bot.pipeline import Pipeline
+from bot.privacy.pseudonyms import Pseudonyms
+from bot.privacy.routes import Routes
+from bot.rasa_client import RasaClient
+from bot.recognise import Recogniser
+from bot.settings import ROOT, Settings
+from bot.storage.ephemeral import ephemeral_from_url
+from bot.storage.metrics import Metrics
+
+logger = logging.getLogger(__name__)
+
+PIPELINE = web.AppKey("pipeline", Pipeline)
+SIMULATOR_DIR = Path(__file__).resolve().parent / "simulator"
+#: deliveries are small (an SMS form, a Telegram update); anything bigger is refused before it is read
+MAX_BODY = 64 * 1024
+MAX_TEXT = 4096
+METRICS_FLUSH_SECONDS = 60
+_SIM_USER = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class BadRequest(Exception):
+    """A malformed request to the gateway's own API; the message is ours (fixed text), never the input."""
+
+
+# ---- errors: one place --------------------------------------------------------------------------------------------
+@web.middleware
+async def errors(request: web.Request, handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except VerificationFailed:
+        logger.warning("event=forbidden path=%s", request.path)
+        return web.json_response({"error": "forbidden"}, status=403)
+    except BadRequest as exc:
+        return web.json_response({"error": str(exc)}, status=400)
+    except web.HTTPException:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: class and place only, never the message
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        logger.error("event=internal_error error=%s at=%s:%s", exc.__class__.__name__,
+                     Path(frame.filename).name, frame.lineno)
+        return web.json_response({"error": "internal"}, status=500)
+
+
+# ---- the app ------------------------------------------------------------------------------------------------------
+def create_app(settings: Settings, content: Optional[ContentStore] = None) -> web.Application:
+    """Build the gateway. Start-up order: database, store, Rasa client, channels, pipeline; shutdown reverses it."""
+    app = web.Application(middlewares=[errors], client_max_size=MAX_BODY)
+    app["settings"] = settings
+    app.cleanup_ctx.append(_lifecycle(settings, content))
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    if settings.twilio_enabled:
+        app.router.add_post("/twilio/sms", twilio_webhook)
+    if settings.telegram_enabled and settings.telegram_webhook_url:
+        app.router.add_post("/telegram/webhook", telegram_webhook)
+    if settings.simulator:
+        app.router.add_get("/", simulator_page)
+        app.router.add_static("/simulator/static/", SIMULATOR_DIR / "static")
+        app.router.add_post("/simulator/api/message", simulator_message)
+    return app
+
+
+def _lifecycle(settings: Settings, content: Optional[ContentStore]):
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        from bot.privacy.redact import Redactor  # spaCy: loaded once, at start-up
+
+        store = content or ContentStore.load(settings.locales_dir)
+        metrics = Metrics(settings.database_url)
+        await asyncio.to_thread(metrics.create_schema)
+        ephemeral = ephemeral_from_url(settings.redis_url)
+        rasa = RasaClient(settings.rasa_url, timeout=settings.rasa_timeout)
+        await rasa.__aenter__()
+        adapters: Dict[str, object] = {SIM_SMS: SimulatedPhone(SMS), SIM_TELEGRAM: SimulatedPhone(TELEGRAM)} \
+            if settings.simulator else {}
+        telegram = None
+        if settings.twilio_enabled:
+            from bot.channels.twilio_sms import TwilioSms
+
+            adapters[SMS] = TwilioSms(settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_from,
+                                      settings.twilio_webhook_url, settings.twilio_api_url)
+        if settings.telegram_enabled:
+            from bot.channels.telegram import TelegramChannel
+
+            telegram = TelegramChannel(settings.telegram_bot_token, settings.telegram_api_url)
+            await telegram.start()
+            adapters[TELEGRAM] = telegram
+        pseudonyms = Pseudonyms(settings.pseudonym_key) if settings.pseudonym_key else Pseudonyms.with_random_key()
+        pipeline = Pipeline(settings=settings, pseudonyms=pseudonyms, redactor=Redactor.load(settings.locales_dir),
+                            recogniser=Recogniser.load(store.languages, ROOT / "data" / "nlu"), rasa=rasa,
+                            content=store, routes=Routes(ephemeral, settings.route_ttl), ephemeral=ephemeral,
+                            metrics=metrics, adapters=adapters)
+        app[PIPELINE] = pipeline
+        app["metrics"], app["ephemeral"], app["rasa"] = metrics, ephemeral, rasa
+        tasks = [asyncio.create_task(_flush_every(metrics, METRICS_FLUSH_SECONDS))]
+        if telegram is not None:
+            if settings.telegram_webhook_url:
+                await telegram.set_webhook(settings.telegram_webhook_url, settings.telegram_webhook_secret)
+            else:
+                tasks.append(asyncio.create_task(telegram.poll(_handled(pipeline))))
+        logger.info("event=gateway_started channels=%s", ",".join(sorted(adapters)))
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await pipeline.close()
+            for adapter in adapters.values():
+                await adapter.close()
+            await rasa.__aexit__(None, None, None)
+            await metrics.flush()
+            await ephemeral.close()
+            metrics.close()
+            logger.info("event=gateway_stopped")
+
+    return lifecycle
+
+
+def _handled(pipeline: Pipeline):
+    async def handle(message: InboundMessage) -> None:
+        try:
+            await pipeline.handle(message)
+        except Exception as exc:  # noqa: BLE001 - one bad update must not stop polling; class only
+            logger.error("event=internal_error error=%s", exc.__class__.__name__)
+
+    return handle
+
+
+async def _flush_every(metrics: Metrics, seconds: float) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await metrics.flush()
+        except Exception as exc:  # noqa: BLE001 - counts are not worth stopping the service for
+            logger.warning("event=metrics_flush_failed error=%s", exc.__class__.__name__)
+
+
+# ---- health -------------------------------------------------------------------------------------------------------
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Ready when Rasa's REST channel, the ephemeral store and the database all answer: a load balancer's check."""
+    checks = {
+        "rasa": await request.app["rasa"].ready(),
+        "store": await request.app["ephemeral"].ping(),
+        "database": await asyncio.to_thread(request.app["metrics"].ping),
+    }
+    ready = all(checks.values())
+    return web.json_response({"status": "ready" if ready else "not ready", **checks}, status=200 if ready else 503)
+
+
+# ---- channels -----------------------------------------------------------------------------------------------------
+async def twilio_webhook(request: web.Request) -> web.Response:
+    pipeline = request.app[PIPELINE]
+    adapter = pipeline.adapters[SMS]
+    params = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+    adapter.verify(params, request.headers.get("X-Twilio-Signature"))
+    message = adapter.parse(params)
+    if message is not None:
+        await pipeline.handle(message)
+    # replies go through the REST API; the empty TwiML tells Twilio there is nothing more to send
+    return web.Response(text="<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>", content_type="text/xml")
+
+
+async def telegram_webhook(request: web.Request) -> web.Response:
+    from bot.channels.telegram import SECRET_HEADER, verify_secret
+
+    settings: Settings = request.app["settings"]
+    verify_secret(settings.telegram_webhook_secret, request.headers.get(SECRET_HEADER))
+    pipeline = request.app[PIPELINE]
+    try:
+        data = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise BadRequest("the body is not JSON") from None
+    message = pipeline.adapters[TELEGRAM].parse(data) if isinstance(data, dict) else None
+    if message is not None:
+        await pipeline.handle(message)
+    return web.json_response({"ok": True})
+
+
+# ---- the simulator (local runs) -----------------------------------------------------------------------------------
+async def simulator_page(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(SIMULATOR_DIR / "index.html")
+
+
+async def simulator_message(request: web.Request) -> web.Response:
+    """``{"phone": "sms"|"telegram", "user": id, "text": ..., "command": "forget"|"start"?, "language_code"?}``
+    -> ``{"event", "message_id", "replies": [{id, text, sms|html}], "deleted": [ids]}``."""
+    try:
+        data = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise BadRequest("the body is not JSON") from None
+    if not isinstance(data, dict):
+        raise BadRequest("send a JSON object")
+    phone = {SMS: SIM_SMS, TELEGRAM: SIM_TELEGRAM}.get(data.get("phone"))
+    user, text, command = data.get("user"), data.get("text", ""), data.get("command")
+    if phone is None:
+        raise BadRequest("phone must be 'sms' or 'telegram'")
+    if not isinstance(user, str) or not _SIM_USER.match(user):
+        raise BadRequest("user must be 1-64 letters, digits, '-' or '_'")
+    if not isinstance(text, str) or len(text) > MAX_TEXT:
+        raise BadRequest(f"text must be a string of at most {MAX_TEXT} characters")
+    if command not in (None, FORGET, START, "menu", "change_language"):
+        raise BadRequest("unknown command")
+    if not text.strip() and command is None:
+        raise BadRequest("write a message")
+    pipeline = request.app[PIPELINE]
+    adapter: SimulatedPhone = pipeline.adapters[phone]  # type: ignore[assignment]
+    message_id = adapter.next_id()
+    language = data.get("language_code") if phone == SIM_TELEGRAM else None
+    outcome = await pipeline.handle(InboundMessage(phone, message_id, f"sim:{user}", text, command=command,
+                                                   language_hint=language if isinstance(language, str) else None,
+                                                   provider_message_ids=(message_id,)))
+    return web.json_response({"event": outcome.event, "message_id": message_id, **adapter.collect(f"sim:{user}")})

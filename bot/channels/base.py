@@ -1,0 +1,64 @@
+"""The contract between a channel adapter and the pipeline.
+
+An adapter verifies a delivery (fail closed), parses it into a frozen ``InboundMessage`` or says to ignore it, and
+sends text back. It never imports Rasa, the stores or the pipeline. The address and the text are excluded from
+``repr`` so that an InboundMessage that ends up in a log line or a traceback shows neither.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import List, Optional, Protocol, Sequence
+
+SMS = "sms"
+TELEGRAM = "telegram"
+
+#: the gateway's own command: wipe this conversation (Telegram /forget; on SMS her language's forget words)
+FORGET = "forget"
+#: Telegram's /start: a greeting
+START = "start"
+
+
+class ChannelError(RuntimeError):
+    """Sending failed after bounded retries; the message names the channel and the HTTP status, never content."""
+
+
+class VerificationFailed(Exception):
+    """A delivery did not prove it came from the provider (bad signature or secret): answered 403."""
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """One message from a user, as the pipeline sees it before pseudonymisation."""
+
+    channel: str
+    message_id: str  # the provider's id of this delivery: duplicates share it
+    address: str = field(repr=False)  # phone number or chat id: only adapters and privacy/ read it
+    text: str = field(repr=False)
+    command: Optional[str] = None  # FORGET or START when she used a command
+    language_hint: Optional[str] = None  # Telegram's language_code, e.g. "pt-br"
+    provider_message_ids: Sequence[str] = ()  # her message's id in her chat (Telegram), to delete on "forget me"
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What an adapter reports after sending: the provider's ids of the messages now in her chat."""
+
+    provider_message_ids: List[str]
+
+
+class Adapter(Protocol):
+    """Sends to one channel. ``name`` keys the pipeline's adapters and namespaces pseudonyms; ``form`` is the content
+    form it takes (SMS or TELEGRAM): the simulator's phones take the same forms as the real channels."""
+
+    name: str
+    form: str
+
+    def bodies(self, text: str, neutral_line: str) -> List[str]:
+        """One reply as the messages this channel sends (split, formatted)."""
+
+    async def send(self, address: str, text: str) -> Sent: ...
+
+    async def forget(self, address: str, provider_message_ids: Sequence[str]) -> int:
+        """Delete what the provider lets us delete of this conversation; returns how many were deleted."""
+
+    async def close(self) -> None: ...

@@ -1,0 +1,139 @@
+"""Telegram through python-telegram-bot's ``Bot``: webhook (secret token checked) or long polling, send, delete.
+
+Only private chats are served here (groups are for advocates). Her client's ``language_code`` becomes a language
+hint. Commands: /start (greeting), /forget (wipe this conversation and delete its messages), /menu, /language.
+"""
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from typing import Any, Awaitable, Callable, Mapping, Optional, Sequence
+
+from telegram import Bot, Update
+from telegram.constants import ParseMode
+from telegram.error import Forbidden, RetryAfter, TelegramError
+from telegram.request import HTTPXRequest
+
+from bot.channels.base import FORGET, START, TELEGRAM, ChannelError, InboundMessage, Sent, VerificationFailed
+from bot.channels.telegram_format import telegram_messages
+
+logger = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+#: Telegram commands -> the gateway's command or the intent Rasa is asked for directly
+COMMANDS = {"/start": START, "/forget": FORGET, "/menu": "menu", "/language": "change_language", "/help": "menu"}
+#: deleteMessages takes 1-100 ids per call
+DELETE_BATCH = 100
+
+
+def verify_secret(expected: str, received: Optional[str]) -> None:
+    """Constant-time comparison of the secret token Telegram sends with every webhook delivery (fail closed)."""
+    if not expected or not received or not hmac.compare_digest(expected.encode(), received.encode()):
+        raise VerificationFailed("telegram secret token")
+
+
+class TelegramChannel:
+    """The Telegram adapter around one ``telegram.Bot`` (its ``base_url`` points at a fake Bot API in tests)."""
+
+    name = TELEGRAM
+    form = TELEGRAM
+
+    def __init__(self, token: str, api_url: str = "https://api.telegram.org/bot", timeout: float = 10.0,
+                 retries: int = 2) -> None:
+        request = HTTPXRequest(connect_timeout=timeout, read_timeout=timeout, write_timeout=timeout)
+        poll_request = HTTPXRequest(connect_timeout=timeout, read_timeout=60.0, write_timeout=timeout)
+        self.bot = Bot(token, base_url=api_url, request=request, get_updates_request=poll_request)
+        self._retries = retries
+        self._polling: Optional[asyncio.Task] = None
+
+    async def start(self) -> None:
+        await self.bot.initialize()
+
+    # ---- inbound -------------------------------------------------------------------------------------------
+    def parse(self, data: Mapping[str, Any]) -> Optional[InboundMessage]:
+        """An InboundMessage for a private-chat message, or None (edits, groups, channel posts, other updates)."""
+        try:
+            update = Update.de_json(dict(data), self.bot)
+        except (KeyError, TypeError, ValueError):
+            return None
+        message = update.message if update else None
+        if message is None or message.chat.type != "private":
+            return None
+        text = message.text or message.caption or ""
+        command = None
+        first = text.split(maxsplit=1)[0].split("@")[0].lower() if text.strip() else ""
+        if first in COMMANDS:
+            command, text = COMMANDS[first], ""
+        if not text and command is None:
+            text = "?"  # a sticker, photo or voice note: the assistant answers "I'm not sure" and shows the menu
+        language = message.from_user.language_code if message.from_user else None
+        return InboundMessage(TELEGRAM, str(update.update_id), str(message.chat.id), text, command=command,
+                              language_hint=language, provider_message_ids=(str(message.message_id),))
+
+    async def poll(self, handle: Callable[[InboundMessage], Awaitable[None]], timeout: int = 25) -> None:
+        """Long polling for local runs (only a bot token): fetch updates and hand each to ``handle``, forever."""
+        await self.bot.delete_webhook()
+        offset = None
+        while True:
+            try:
+                updates = await self.bot.get_updates(offset=offset, timeout=timeout, allowed_updates=["message"])
+            except RetryAfter as exc:
+                await asyncio.sleep(float(exc.retry_after if not hasattr(exc.retry_after, "total_seconds")
+                                          else exc.retry_after.total_seconds()))
+                continue
+            except TelegramError as exc:
+                logger.warning("event=telegram_poll_failed error=%s", exc.__class__.__name__)
+                await asyncio.sleep(2)
+                continue
+            for update in updates:
+                offset = update.update_id + 1
+                message = self.parse(update.to_dict())
+                if message is not None:
+                    await handle(message)
+
+    async def set_webhook(self, url: str, secret: str) -> None:
+        await self.bot.set_webhook(url, secret_token=secret, allowed_updates=["message"])
+
+    # ---- outbound ------------------------------------------------------------------------------------------
+    def bodies(self, text: str, neutral_line: str = "") -> list:
+        return telegram_messages(text)
+
+    async def send(self, address: str, text: str) -> Sent:
+        """Send one prepared HTML message; bounded retries, honouring Telegram's flood-control wait."""
+        for attempt in range(self._retries + 1):
+            try:
+                message = await self.bot.send_message(int(address), text, parse_mode=ParseMode.HTML,
+                                                      disable_web_page_preview=True)
+                return Sent([str(message.message_id)])
+            except RetryAfter as exc:
+                wait = exc.retry_after
+                wait = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
+                if attempt == self._retries or wait > 10:
+                    raise ChannelError("telegram send failed: flood control") from None
+                await asyncio.sleep(wait)
+            except Forbidden:
+                raise ChannelError("telegram send failed: the user blocked the bot") from None
+            except TelegramError as exc:
+                if attempt == self._retries:
+                    raise ChannelError(f"telegram send failed: {exc.__class__.__name__}") from None
+                await asyncio.sleep(0.5 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    async def forget(self, address: str, provider_message_ids: Sequence[str]) -> int:
+        """Delete this conversation's messages, hers and the bot's (Telegram allows it for 48 h in private chats)."""
+        ids = sorted({int(i) for i in provider_message_ids})
+        deleted = 0
+        for start in range(0, len(ids), DELETE_BATCH):
+            batch = ids[start:start + DELETE_BATCH]
+            try:
+                if await self.bot.delete_messages(int(address), batch):
+                    deleted += len(batch)
+            except TelegramError as exc:
+                logger.warning("event=telegram_delete_failed error=%s", exc.__class__.__name__)
+        return deleted
+
+    async def close(self) -> None:
+        if self._polling is not None:
+            self._polling.cancel()
+        await self.bot.shutdown()

@@ -1,0 +1,236 @@
+"""One message's way through the gateway, top to bottom (DESIGN.md, "A message's way through").
+
+    verified and parsed by its channel adapter (before this module sees it)
+    -> pseudonymise the address          (privacy.pseudonyms; the address stays in the route, in memory)
+    -> drop a duplicate delivery          (a keyed marker with an expiry)
+    -> "forget me"?                       (wipe: Rasa's tracker, the route, the channel's copies)
+    -> redact identifying details         (privacy.redact)
+    -> rate limit, never an emergency     (recognise.mentions_danger)
+    -> Rasa, or the gateway's own short reply when Rasa is down or slow
+    -> strip the metadata, split or format for the channel, send, count anonymously
+
+Handoff to an advocate (relay instead of Rasa) joins between redaction and Rasa.
+Logs carry event names, pseudonyms, channels, topics and languages: never an address, a message text or a reply.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import AsyncIterator, Dict, List, Mapping, Optional
+
+from bot.channels.base import FORGET, SMS, START, Adapter, ChannelError, InboundMessage
+from bot.content.store import ContentStore
+from bot.privacy.pseudonyms import Pseudonyms
+from bot.privacy.redact import Redactor
+from bot.privacy.routes import Route, Routes
+from bot.rasa_client import AssistantReply, RasaClient, RasaUnavailable
+from bot.recognise import Recogniser
+from bot.settings import Settings
+from bot.storage.ephemeral import Ephemeral
+from bot.storage.metrics import Metrics
+
+logger = logging.getLogger(__name__)
+
+#: a provider re-delivers within minutes (Twilio) or hours (Telegram); markers are keyed hashes, kept a day
+DEDUPE_TTL = 24 * 3600
+RATE_WINDOW = 60
+#: commands that ask Rasa for an intent directly (Rasa reads "/intent" without running the NLU pipeline)
+COMMAND_INTENTS = {START: "/greet", FORGET: "/forget_me", "menu": "/menu", "change_language": "/change_language"}
+#: after "forget me" on SMS, records of messages still in flight are deleted at Twilio this much later
+LATE_DELETE_DELAY = 120.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the pipeline did with one delivery (an event name; no content)."""
+
+    event: str
+    pseudonym: str
+
+
+class Pipeline:
+    """Holds the parts the path needs; ``handle`` runs one message through them."""
+
+    def __init__(self, *, settings: Settings, pseudonyms: Pseudonyms, redactor: Redactor, recogniser: Recogniser,
+                 rasa: RasaClient, content: ContentStore, routes: Routes, ephemeral: Ephemeral, metrics: Metrics,
+                 adapters: Mapping[str, Adapter]) -> None:
+        self._settings = settings
+        self._pseudonyms = pseudonyms
+        self._redactor = redactor
+        self._recognise = recogniser
+        self._rasa = rasa
+        self._content = content
+        self._routes = routes
+        self._ephemeral = ephemeral
+        self._metrics = metrics
+        self.adapters: Dict[str, Adapter] = dict(adapters)
+        self._locks: Dict[str, list] = {}  # pseudonym -> [lock, users]
+        self._background: set = set()
+
+    # ---- the path ----------------------------------------------------------------------------------------------
+    async def handle(self, message: InboundMessage) -> Outcome:
+        adapter = self.adapters[message.channel]
+        pseudonym = self._pseudonyms.of(message.channel, message.address)
+        marker = "seen:" + self._pseudonyms.of_message(message.channel, message.message_id)
+        if not await self._ephemeral.add(marker, DEDUPE_TTL):
+            return self._done("duplicate", pseudonym, adapter)
+
+        async with self._conversation(pseudonym):
+            route = await self._routes.get(pseudonym)
+            if route is None or route.address != message.address:
+                route = Route(adapter.name, message.address, language=_hinted(message.language_hint, self._content))
+            route = route.with_ids(message.provider_message_ids)
+            await self._routes.put(pseudonym, route)
+
+            if message.command == FORGET or (message.command is None and self._recognise.is_forget(message.text)):
+                return await self._forget(pseudonym, route, adapter, message)
+
+            text = COMMAND_INTENTS.get(message.command or "") or self._redact(message.text, adapter)
+            if not await self._within_rate(pseudonym, text):
+                return await self._rate_limited(pseudonym, route, adapter)
+
+            replies, event = await self._ask(pseudonym, text, message, route, adapter)
+            route = await self._send(adapter, pseudonym, route, replies)
+            if any(reply.meta.get("topic") == "forget_me" for reply in replies):
+                # Rasa recognised "forget me" in her own words; its reply (already sent) came from locales/
+                await self._wipe(pseudonym, route, adapter, confirmation_sent=True)
+                return self._done("forgotten", pseudonym, adapter)
+            await self._routes.put(pseudonym, route)
+            return self._done(event, pseudonym, adapter, replies)
+
+    def _redact(self, text: str, adapter: Adapter) -> str:
+        redacted = self._redactor.redact(text)
+        for kind in redacted.kinds:
+            self._metrics.count(f"redacted_{kind}", adapter.name)
+        # a leading "/" would let her text name a Rasa intent directly; commands come from the adapter only
+        return redacted.text.lstrip("/").strip() or "?"
+
+    async def _within_rate(self, pseudonym: str, text: str) -> bool:
+        count = await self._ephemeral.incr(f"rate:{pseudonym}", RATE_WINDOW)
+        return count <= self._settings.rate_limit or self._recognise.mentions_danger(text)
+
+    async def _rate_limited(self, pseudonym: str, route: Route, adapter: Adapter) -> Outcome:
+        """One notice per window (it carries 999); after it, silence until the window ends."""
+        if await self._ephemeral.add(f"rate-noticed:{pseudonym}", RATE_WINDOW):
+            language = route.language or self._content.languages.default
+            await self._send(adapter, pseudonym, route, [self._ui_reply("rate_limited", language)])
+            return self._done("rate_limited", pseudonym, adapter)
+        return self._done("rate_dropped", pseudonym, adapter)
+
+    async def _ask(self, pseudonym: str, text: str, message: InboundMessage, route: Route,
+                   adapter: Adapter) -> "tuple[List[AssistantReply], str]":
+        metadata = {"channel": adapter.form}
+        hint = _hinted(message.language_hint, self._content)
+        if hint:
+            metadata["language_hint"] = hint
+        try:
+            replies = await self._rasa.send(pseudonym, text, metadata)
+        except RasaUnavailable as exc:
+            logger.warning("event=rasa_unavailable pseudonym=%s channel=%s reason=%s", pseudonym, adapter.name,
+                           exc.reason)
+            language = route.language or hint or self._content.languages.default
+            return [self._ui_reply("degraded", language)], "degraded"
+        return [r for r in replies if r.text.strip()], "answered"
+
+    async def _send(self, adapter: Adapter, pseudonym: str, route: Route, replies: List[AssistantReply]) -> Route:
+        """Send each reply (metadata stripped: only the text leaves), remembering the ids of what was sent."""
+        for reply in replies:
+            language = reply.meta.get("language")
+            if language in self._content.languages.codes:
+                route = Route(route.channel, route.address, language, route.message_ids)
+            neutral = ""
+            if adapter.form == SMS and self._settings.neutral_first_line:
+                neutral = self._ui(route.language or self._content.languages.default).get("neutral_line")
+            for body in adapter.bodies(reply.text, neutral):
+                try:
+                    sent = await adapter.send(route.address, body)
+                except ChannelError as exc:
+                    logger.error("event=send_failed pseudonym=%s channel=%s error=%s", pseudonym, adapter.name, exc)
+                    self._metrics.count("send_failed", adapter.name)
+                    break
+                route = route.with_ids(sent.provider_message_ids)
+        return route
+
+    # ---- forget me ---------------------------------------------------------------------------------------------
+    async def _forget(self, pseudonym: str, route: Route, adapter: Adapter, message: InboundMessage) -> Outcome:
+        """Her command: Rasa wipes its tracker on the way (its store deletes a restarted conversation), then the
+        channel's copies go, then the route; the confirmation comes from locales/ in her language."""
+        replies, _ = await self._ask(pseudonym, COMMAND_INTENTS[FORGET], message, route, adapter)
+        if not any(r.meta.get("topic") == "forget_me" for r in replies):  # Rasa down: the same entry, from here
+            language = route.language or self._content.languages.default
+            rendered = self._content.render("forget_me", language, adapter.form, self._settings.serve_drafts)
+            replies = [AssistantReply(r.text, r.as_payload()) for r in rendered]
+        await self._wipe(pseudonym, route, adapter, confirmation_sent=False, confirmation=replies)
+        return self._done("forgotten", pseudonym, adapter)
+
+    async def _wipe(self, pseudonym: str, route: Route, adapter: Adapter, confirmation_sent: bool,
+                    confirmation: Optional[List[AssistantReply]] = None) -> None:
+        ids = list(route.message_ids)
+        if adapter.form != SMS:
+            # Telegram: delete first, then confirm, so the confirmation is what is left in her chat
+            await adapter.forget(route.address, ids)
+            ids = []
+        if not confirmation_sent and confirmation:
+            sent_route = await self._send(adapter, pseudonym, Route(route.channel, route.address, route.language),
+                                          confirmation)
+            late = sent_route.message_ids
+        else:
+            late = []
+        await self._routes.delete(pseudonym)
+        await self._ephemeral.delete(f"rate:{pseudonym}", f"rate-noticed:{pseudonym}")
+        if adapter.form == SMS and self._settings.twilio_delete_records:
+            await adapter.forget(route.address, ids)
+            if late:  # records are deletable once delivered: the confirmation's, a little later
+                self._later(LATE_DELETE_DELAY, adapter.forget(route.address, late))
+
+    # ---- helpers -----------------------------------------------------------------------------------------------
+    def _ui(self, language: str):
+        return self._content.ui.get(language) or self._content.ui[self._content.languages.default]
+
+    def _ui_reply(self, key: str, language: str) -> AssistantReply:
+        ui = self._ui(language)
+        return AssistantReply(ui.get(key), {"topic": f"_ui:{key}", "language": ui.language})
+
+    def _done(self, event: str, pseudonym: str, adapter: Adapter,
+              replies: Optional[List[AssistantReply]] = None) -> Outcome:
+        reply = replies[0].meta if replies else {}
+        self._metrics.count(event, adapter.name, reply.get("language"), reply.get("topic"))
+        logger.info("event=%s pseudonym=%s channel=%s topic=%s language=%s", event, pseudonym, adapter.name,
+                    reply.get("topic", "-"), reply.get("language", "-"))
+        return Outcome(event, pseudonym)
+
+    @asynccontextmanager
+    async def _conversation(self, pseudonym: str) -> AsyncIterator[None]:
+        """One message at a time per conversation (her second text waits for the reply to her first)."""
+        entry = self._locks.setdefault(pseudonym, [asyncio.Lock(), 0])
+        entry[1] += 1
+        try:
+            async with entry[0]:
+                yield
+        finally:
+            entry[1] -= 1
+            if entry[1] == 0:
+                del self._locks[pseudonym]
+
+    def _later(self, delay: float, work) -> None:
+        async def run() -> None:
+            await asyncio.sleep(delay)
+            await work
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def close(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+
+
+def _hinted(language_code: Optional[str], content: ContentStore) -> Optional[str]:
+    """Telegram's "pt-br" -> "pt" when supported; anything else is no hint."""
+    if not language_code:
+        return None
+    code = language_code.split("-")[0].lower()
+    return code if code in content.languages.codes else None

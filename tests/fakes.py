@@ -1,0 +1,209 @@
+"""Local stand-ins for the providers' APIs that record every request: Twilio's REST API and Telegram's Bot API.
+
+The gateway's real clients (twilio's ``Client``, python-telegram-bot's ``Bot``) are pointed at these with a base URL
+setting, so the tests exercise the same requests a deployment makes. Each server runs its own event loop in a thread,
+so synchronous tests and the gateway's child process can both talk to it.
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+from aiohttp import web
+
+from bot.services import free_port
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    params: Dict[str, Any]
+    headers: Dict[str, str]
+    at: float = field(default_factory=time.monotonic)
+
+
+class RecordingServer:
+    """An aiohttp app on a free localhost port, in a thread; ``calls`` lists every request in order."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.calls: List[Recorded] = []
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def routes(self, app: web.Application) -> None:
+        raise NotImplementedError
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        app = web.Application()
+        self.routes(app)
+        self._runner = web.AppRunner(app, access_log=None)
+        self._loop.run_until_complete(self._runner.setup())
+        self._loop.run_until_complete(web.TCPSite(self._runner, "127.0.0.1", self.port).start())
+        self._ready.set()
+        self._loop.run_forever()
+
+    def __enter__(self) -> "RecordingServer":
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+    def record(self, request: web.Request, params: Dict[str, Any]) -> Recorded:
+        call = Recorded(request.method, request.path, params, dict(request.headers))
+        with self._lock:
+            self.calls.append(call)
+        return call
+
+    def named(self, suffix: str) -> List[Recorded]:
+        with self._lock:
+            return [c for c in self.calls if c.path.endswith(suffix)]
+
+    def wait_for(self, suffix: str, count: int, timeout: float = 30.0) -> List[Recorded]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.named(suffix)
+            if len(found) >= count:
+                return found
+            time.sleep(0.05)
+        raise AssertionError(f"expected {count} call(s) to {suffix}, got {len(self.named(suffix))}")
+
+    def clear(self) -> None:
+        with self._lock:
+            self.calls.clear()
+
+
+class FakeTwilio(RecordingServer):
+    """Twilio's Messages resource: create (POST Messages.json) and delete (DELETE Messages/<sid>.json)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fail_next: List[int] = []  # HTTP statuses to answer the next creates with, in order
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_post("/2010-04-01/Accounts/{account}/Messages.json", self._create)
+        app.router.add_delete("/2010-04-01/Accounts/{account}/Messages/{sid}.json", self._delete)
+
+    async def _create(self, request: web.Request) -> web.Response:
+        params = dict((await request.post()).items())
+        self.record(request, params)
+        if self.fail_next:
+            status = self.fail_next.pop(0)
+            return web.json_response({"code": 20500, "message": "failure", "status": status}, status=status)
+        sid = "SM" + secrets.token_hex(16)
+        return web.json_response({
+            "sid": sid, "account_sid": request.match_info["account"], "to": params.get("To"),
+            "from": params.get("From"), "body": params.get("Body"), "status": "queued",
+            "num_segments": "1", "direction": "outbound-api",
+        }, status=201)
+
+    async def _delete(self, request: web.Request) -> web.Response:
+        self.record(request, {"sid": request.match_info["sid"]})
+        return web.Response(status=204)
+
+    def sent(self) -> List[Dict[str, Any]]:
+        return [c.params for c in self.named("/Messages.json")]
+
+
+class FakeTelegram(RecordingServer):
+    """The Bot API methods the gateway uses: getMe, sendMessage, deleteMessages, getUpdates, set/deleteWebhook."""
+
+    BOT = {"id": 7000001, "is_bot": True, "first_name": "Assistant", "username": "assistant_test_bot",
+           "can_join_groups": False, "can_read_all_group_messages": False, "supports_inline_queries": False}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._message_ids = itertools.count(5_000)
+        self._updates: List[Dict[str, Any]] = []
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_route("*", "/bot{token}/{method}", self._method)
+
+    async def _method(self, request: web.Request) -> web.Response:
+        params = await _params(request)
+        call = self.record(request, params)
+        method = request.match_info["method"]
+        if method == "getMe":
+            return _ok(self.BOT)
+        if method == "sendMessage":
+            message_id = next(self._message_ids)
+            call.params["_message_id"] = message_id
+            return _ok({"message_id": message_id, "date": int(time.time()),
+                        "chat": {"id": int(params["chat_id"]), "type": "private"}, "text": params.get("text", ""),
+                        "from": self.BOT})
+        if method in ("deleteMessages", "setWebhook", "deleteWebhook"):
+            return _ok(True)
+        if method == "getUpdates":
+            offset = int(params.get("offset") or 0)
+            deadline = time.monotonic() + min(float(params.get("timeout") or 0), 2.0)
+            while True:
+                pending = [u for u in self._updates if u["update_id"] >= offset]
+                if pending or time.monotonic() >= deadline:
+                    return _ok(pending)
+                await asyncio.sleep(0.05)
+        return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
+
+    def queue_update(self, update: Dict[str, Any]) -> None:
+        """For long polling: the next getUpdates returns it."""
+        self._loop.call_soon_threadsafe(self._updates.append, update)
+
+    def sent(self, chat_id: Optional[int] = None) -> List[Dict[str, Any]]:
+        calls = [c.params for c in self.named("/sendMessage")]
+        return [c for c in calls if chat_id is None or int(c["chat_id"]) == chat_id]
+
+
+def _ok(result: Any) -> web.Response:
+    return web.json_response({"ok": True, "result": result})
+
+
+async def _params(request: web.Request) -> Dict[str, Any]:
+    """python-telegram-bot posts form fields whose values are JSON-encoded; accept JSON bodies too."""
+    if request.content_type == "application/json":
+        return await request.json()
+    params: Dict[str, Any] = {}
+    for key, value in (await request.post()).items():
+        if isinstance(value, str):
+            try:
+                params[key] = json.loads(value)
+            except json.JSONDecodeError:
+                params[key] = value
+    params.update(request.query)
+    return params
+
+
+_update_ids = itertools.count(900_000)
+_message_ids = itertools.count(100)
+
+
+def telegram_update(chat_id: int, text: str, language_code: Optional[str] = "en", username: str = "someone",
+                    first_name: str = "Someone", chat_type: str = "private",
+                    update_id: Optional[int] = None) -> Dict[str, Any]:
+    """A Bot API Update carrying her message, as Telegram sends it."""
+    user = {"id": chat_id, "is_bot": False, "first_name": first_name, "username": username}
+    if language_code:
+        user["language_code"] = language_code
+    message: Dict[str, Any] = {"message_id": next(_message_ids), "date": int(time.time()), "from": user,
+                               "chat": {"id": chat_id, "type": chat_type, "first_name": first_name,
+                                        "username": username},
+                               "text": text}
+    if text.startswith("/"):
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+    return {"update_id": next(_update_ids) if update_id is None else update_id, "message": message}

@@ -1,0 +1,230 @@
+"""The gateway's parts on their own: pseudonyms, the ephemeral stores (memory and real Redis), anonymous counts (real
+SQLite and PostgreSQL), the forgetting tracker stores (Rasa's own classes), settings, and the channel forms."""
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+
+import pytest
+
+from bot.channels.base import InboundMessage
+from bot.channels.sms_format import sms_bodies
+from bot.channels.telegram import TelegramChannel, verify_secret
+from bot.channels.base import VerificationFailed
+from bot.channels.telegram_format import LIMIT, telegram_messages, to_html
+from bot.channels.twilio_sms import TwilioSms, is_reserved
+from bot.content.sms import cost
+from bot.privacy.pseudonyms import Pseudonyms
+from bot.privacy.routes import Route, Routes
+from bot.settings import Settings, SettingsError
+from bot.storage.ephemeral import MemoryEphemeral, RedisEphemeral
+from bot.storage.metrics import Metrics
+
+REDIS_URL = os.environ.get("ASSISTANT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+POSTGRES_URL = os.environ.get("ASSISTANT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+# ---- pseudonyms ----------------------------------------------------------------------------------------------------
+def test_pseudonyms_are_keyed_stable_and_unlinkable_across_keys():
+    a, b = Pseudonyms("k" * 32), Pseudonyms("j" * 32)
+    number = "+447700900123"
+    assert a.of("sms", number) == a.of("sms", number)
+    assert a.of("sms", number) != b.of("sms", number)
+    assert a.of("sms", number) != a.of("telegram", number)
+    assert a.of("sms", number).startswith("sms-") and "900123" not in a.of("sms", number)
+    assert "k" * 8 not in repr(a)
+
+
+def test_an_inbound_message_never_shows_address_or_text():
+    message = InboundMessage("sms", "SM1", "+447700900123", "my name is Amina")
+    assert "900123" not in repr(message) and "Amina" not in repr(message)
+
+
+# ---- ephemeral stores ----------------------------------------------------------------------------------------------
+def test_memory_store_expires_keys():
+    now = [0.0]
+    store = MemoryEphemeral(clock=lambda: now[0])
+
+    async def scenario():
+        await store.put("route:x", "v", ttl=10)
+        assert await store.add("seen:1", ttl=5) and not await store.add("seen:1", ttl=5)
+        assert [await store.incr("rate:x", 60) for _ in range(3)] == [1, 2, 3]
+        now[0] = 11
+        assert await store.get("route:x") is None and await store.add("seen:1", ttl=5)
+        store.sweep()
+        assert len(store) == 2  # the rate counter (60 s window) and the marker set again at t=11
+
+    asyncio.run(scenario())
+
+
+def redis_or_skip() -> RedisEphemeral:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.exceptions.ConnectionError:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    return RedisEphemeral(REDIS_URL, prefix=f"test-{secrets.token_hex(4)}:")
+
+
+def test_redis_store_sets_an_expiry_on_every_key():
+    import redis
+
+    store = redis_or_skip()
+    raw = redis.Redis.from_url(REDIS_URL)
+
+    async def scenario():
+        routes = Routes(store, ttl=120)
+        await routes.put("sms-abc", Route("sms", "+447700900123", "en", ["SM1"]))
+        assert (await routes.get("sms-abc")).address == "+447700900123"
+        assert await store.add("seen:1", 60) and not await store.add("seen:1", 60)
+        assert [await store.incr("rate:p", 60) for _ in range(2)] == [1, 2]
+        await store.close()
+
+    asyncio.run(scenario())
+    keys = [k for k in raw.keys("test-*")]
+    assert len(keys) == 3
+    assert all(0 < raw.ttl(k) <= 120 for k in keys), "every key expires"
+    assert all(b"900123" not in k for k in keys), "keys are pseudonyms, never addresses"
+    raw.delete(*keys)
+
+
+# ---- anonymous counts ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_counts_add_up_across_flushes(backend, tmp_path):
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'db' / 'assistant.db'}"
+    else:
+        url = POSTGRES_URL
+        import sqlalchemy
+
+        try:
+            sqlalchemy.create_engine(url, future=True).connect().close()
+        except sqlalchemy.exc.OperationalError:
+            if os.environ.get("CI"):
+                raise
+            pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
+    metrics = Metrics(url)
+    metrics.create_schema()
+    channel = f"t{secrets.token_hex(3)}"
+    metrics.count("answered", channel, "es", "police_immigration")
+    metrics.count("answered", channel, "es", "police_immigration")
+    asyncio.run(metrics.flush())
+    metrics.count("answered", channel, "es", "police_immigration")
+    metrics.count("degraded", channel)
+    asyncio.run(metrics.flush())
+    mine = {k[1:]: v for k, v in metrics.totals().items() if k[2] == channel}
+    assert mine == {("answered", channel, "es", "police_immigration"): 3, ("degraded", channel, "-", "-"): 1}
+    assert metrics.ping()
+    metrics.close()
+
+
+# ---- Rasa's tracker store forgets -----------------------------------------------------------------------------------
+def test_the_tracker_store_deletes_a_conversation_that_restarted():
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, Restarted, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.privacy.trackers import ForgettingInMemoryTrackerStore
+
+    store = ForgettingInMemoryTrackerStore(Domain.empty())
+
+    async def scenario():
+        tracker = DialogueStateTracker.from_events("sms-abc", [UserUttered("[name] needs help"),
+                                                               ActionExecuted("action_answer")])
+        await store.save(tracker)
+        assert "sms-abc" in store.store
+        tracker.update(UserUttered("forget me"))
+        tracker.update(ActionExecuted("action_answer"))
+        tracker.update(Restarted())
+        await store.save(tracker)
+        assert "sms-abc" not in store.store
+        fresh = DialogueStateTracker.from_events("sms-abc", [UserUttered("hello")])
+        await store.save(fresh)
+        assert "sms-abc" in store.store, "a new conversation after forgetting is kept again"
+
+    asyncio.run(scenario())
+
+
+# ---- settings ------------------------------------------------------------------------------------------------------
+def test_settings_refuse_channels_without_a_pseudonym_key():
+    with pytest.raises(SettingsError, match="PSEUDONYM_KEY"):
+        Settings.from_env({"ASSISTANT_TELEGRAM_BOT_TOKEN": "1:x"})
+
+
+def test_settings_refuse_a_public_simulator_and_a_webhook_without_secret():
+    key = {"ASSISTANT_PSEUDONYM_KEY": "k" * 32}
+    with pytest.raises(SettingsError, match="SIMULATOR"):
+        Settings.from_env({"ASSISTANT_GATEWAY_HOST": "0.0.0.0"})
+    with pytest.raises(SettingsError, match="WEBHOOK_SECRET"):
+        Settings.from_env({**key, "ASSISTANT_TELEGRAM_BOT_TOKEN": "1:x",
+                           "ASSISTANT_TELEGRAM_WEBHOOK_URL": "https://x.example.org/telegram/webhook"})
+    with pytest.raises(SettingsError, match="TWILIO_WEBHOOK_URL"):
+        Settings.from_env({**key, "ASSISTANT_TWILIO_ACCOUNT_SID": "AC1"})
+
+
+def test_printed_settings_never_show_secrets():
+    settings = Settings.from_env({"ASSISTANT_PSEUDONYM_KEY": "s3cr3t" * 6, "ASSISTANT_TELEGRAM_BOT_TOKEN": "1:tok3n",
+                                  "ASSISTANT_REDIS_URL": ""})
+    printed = str(settings) + repr(settings)
+    assert "s3cr3t" not in printed and "tok3n" not in printed
+    assert "ASSISTANT_PSEUDONYM_KEY=(set)" in printed
+
+
+# ---- channel forms -------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("text, reserved", [("STOP", True), ("stop.", True), (" Stop ", True), ("HELP", True),
+                                            ("help me", False), ("stop him", False), ("yes", True), ("si", False)])
+def test_reserved_keywords(text, reserved):
+    assert is_reserved(text) is reserved
+
+
+def test_sms_bodies_fit_and_carry_the_neutral_line():
+    neutral = "Hello, here is the information you asked for."
+    text = " ".join(f"Sentence number {i} says something useful." for i in range(30))
+    bodies = sms_bodies(text, neutral)
+    assert len(bodies) > 1
+    assert all(b.startswith(neutral + "\n") and cost(b).segments <= 3 for b in bodies)
+    assert all(b.rstrip().endswith(".") for b in bodies)
+    assert sms_bodies("Short.", neutral) == [neutral + "\nShort."]
+    assert sms_bodies("   ", neutral) == []
+
+
+def test_telegram_html_escapes_everything_and_marks_up_little():
+    html = to_html("Title here\n\n- first <b>not bold</b> & more\n- second")
+    assert html.startswith("<b>Title here</b>")
+    assert "&lt;b&gt;not bold&lt;/b&gt; &amp; more" in html and "• second" in html
+    long = "\n\n".join("x" * 1000 for _ in range(10))
+    parts = telegram_messages(long)
+    assert len(parts) > 1 and all(len(p) <= LIMIT for p in parts)
+
+
+def test_the_telegram_secret_is_compared_in_constant_time_and_fails_closed():
+    verify_secret("abc-secret", "abc-secret")
+    for received in (None, "", "abc-secreT", "abc-secret "):
+        with pytest.raises(VerificationFailed):
+            verify_secret("abc-secret", received)
+    with pytest.raises(VerificationFailed):
+        verify_secret("", "")
+
+
+def test_twilio_parse_ignores_what_is_not_a_message():
+    assert TwilioSms.parse({"From": "+447700900123"}) is None
+    assert TwilioSms.parse({"MessageSid": "SM1", "From": "+447700900123", "Body": "STOP"}) is None
+    message = TwilioSms.parse({"MessageSid": "SM1", "From": "+447700900123", "Body": "hola"})
+    assert message.address == "+447700900123" and message.text == "hola" and message.provider_message_ids == ("SM1",)
+
+
+def test_telegram_parse_reads_commands_and_language():
+    from tests.fakes import telegram_update
+
+    channel = TelegramChannel("1:token", "http://127.0.0.1:9/bot")
+    forget = channel.parse(telegram_update(99, "/forget", "ar"))
+    assert forget.command == "forget" and forget.text == "" and forget.language_hint == "ar"
+    sticker = telegram_update(99, "x")
+    del sticker["message"]["text"]
+    assert channel.parse(sticker).text == "?"
+    assert channel.parse({"update_id": 1}) is None
+    assert channel.parse({"nonsense": True}) is None

@@ -1,0 +1,216 @@
+"""The privacy promise, proven: conversations full of identifying strings on both channels, Rasa made slow and then
+killed midway, and afterwards every file the system wrote is searched for each string and its obvious variants.
+
+The whole service runs at DEBUG, with its temporary directory, home directory, logs and database under one working
+directory; the search also reads the model directory and anything new in the system's temp directory.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import signal
+import tempfile
+import time
+import urllib.parse
+from pathlib import Path
+from typing import Dict, Iterable, List
+
+import pytest
+
+from tests.conftest import running_stack
+from tests.test_channels import Sms, TelegramUser, get
+from tests.fakes import telegram_update
+
+# Fictitious: Ofcom's drama ranges, example.org, made-up names and documents.
+PHONE_SENDER = "+447700900461"
+CHAT_ID = 5550001234567
+USERNAME = "zuleikha_secret_88"
+IDENTIFYING = {
+    "sender": PHONE_SENDER,
+    "phone_in_text": "07700 900 982",
+    "intl_phone": "+351 912 345 678",
+    "arabic_digits_phone": "٠٧٧٠٠٩٠٠٥٥٥",
+    "name": "Zuleikha Oyelaran",
+    "name_es": "Gheorghita Vantuleanu",
+    "name_ur": "Nargis Qureshiwala",
+    "email": "zuleikha.oyelaran@example.org",
+    "postcode": "SE15 3XQ",
+    "address": "14 Pemberton Crescent",
+    "ni": "QQ 12 34 56 C",
+    "passport": "533380006",
+    "chat_id": str(CHAT_ID),
+    "username": USERNAME,
+    "first_name": "Zuleikhaa",
+}
+
+SMS_SCRIPT = [
+    "hello",
+    "my name is Zuleikha Oyelaran and my number is 07700 900 982",
+    "can the police tell the home office? my email is zuleikha.oyelaran@example.org",
+    "I live at 14 Pemberton Crescent, SE15 3XQ",
+    "my NI number is QQ 12 34 56 C and passport 533380006",
+    "me llamo Gheorghita Vantuleanu, mi numero +351 912 345 678",
+    "mera naam Nargis Qureshiwala hai, mera number ٠٧٧٠٠٩٠٠٥٥٥ hai",
+]
+
+
+def variants(value: str, name: str = "") -> List[str]:
+    """The string and the forms it could take in a file: case, spacing, digits only, national and international
+    phone forms, URL and JSON escaping."""
+    forms = {value, value.lower(), value.upper(), value.replace(" ", ""), value.replace(" ", "").lower()}
+    digits = "".join(ch for ch in value if ch.isdigit())
+    ascii_digits = "".join(str(int(ch)) for ch in value if ch.isdigit())
+    if len(ascii_digits) >= 7:
+        forms |= {digits, ascii_digits}
+        if ascii_digits.startswith("44"):
+            forms |= {"0" + ascii_digits[2:], ascii_digits[2:]}
+        if ascii_digits.startswith("0"):
+            forms |= {"44" + ascii_digits[1:], ascii_digits[1:]}
+    forms.add(urllib.parse.quote_plus(value))
+    forms.add(json.dumps(value)[1:-1])
+    if name.startswith(("name", "first_name")):
+        forms |= {part for part in value.split() if len(part) >= 6 and part.isalpha()}  # each name part alone
+    return sorted(f for f in forms if len(f) >= 5)
+
+
+def files_under(*roots: Path) -> Iterable[Path]:
+    for root in roots:
+        if root.is_file():
+            yield root
+        elif root.is_dir():
+            for path in root.rglob("*"):
+                if path.is_file() and not path.is_symlink():
+                    yield path
+
+
+def contents(path: Path) -> List[bytes]:
+    data = path.read_bytes()
+    out = [data.lower()]
+    if path.suffix == ".gz" or data[:2] == b"\x1f\x8b":
+        try:
+            out.append(gzip.decompress(data).lower())
+        except (OSError, EOFError):
+            pass
+    return out
+
+
+def search(paths: Iterable[Path], needles: Dict[str, str]) -> List[str]:
+    """Every (file, string name, form) where a form of an identifying string occurs, in UTF-8 or UTF-16."""
+    patterns = []
+    for name, value in needles.items():
+        for form in variants(value, name):
+            for encoding in ("utf-8", "utf-16-le"):
+                patterns.append((name, form, form.lower().encode(encoding)))
+    found = []
+    for path in paths:
+        for blob in contents(path):
+            for name, form, pattern in patterns:
+                if pattern in blob:
+                    found.append(f"{path}: {name} as {form!r}")
+    return found
+
+
+@pytest.fixture(scope="module")
+def leak_run(settings, model, tmp_path_factory):
+    """Run the scripted conversations; yield the files to search (the service stopped, so everything is flushed)."""
+    workdir = tmp_path_factory.mktemp("leak")
+    started = time.time()
+    system_tmp = Path(tempfile.gettempdir())
+    before_tmp = set(system_tmp.iterdir())
+    results = {}
+    with running_stack(settings, model, workdir, rate_limit=100) as stack:
+        sms = Sms(stack, PHONE_SENDER)
+        tg = TelegramUser(stack, language_code="en")
+        tg.chat_id = CHAT_ID
+
+        def telegram(text: str) -> list:
+            update = telegram_update(CHAT_ID, text, "en", username=USERNAME, first_name="Zuleikhaa")
+            before = len(tg.replies())
+            assert tg.deliver(update) == 200
+            return tg.replies()[before:]
+
+        for text in SMS_SCRIPT[:4]:
+            assert sms.say(text), text
+            assert telegram(text), text
+
+        # Rasa stalls: she is answered within the timeout, in her language, with 999 and the helplines
+        rasa_pid = stack.services.pids["rasa"]
+        os.kill(rasa_pid, signal.SIGSTOP)
+        try:
+            started_at = time.monotonic()
+            slow = sms.say(SMS_SCRIPT[4])
+            results["slow_seconds"] = time.monotonic() - started_at
+            results["slow_replies"] = slow
+        finally:
+            os.kill(rasa_pid, signal.SIGCONT)
+
+        # Rasa crashes: the same short reply, at once; readiness says so
+        stack.services.kill("rasa")
+        started_at = time.monotonic()
+        results["crash_replies"] = sms.say(SMS_SCRIPT[5]) + telegram(SMS_SCRIPT[5])
+        results["crash_seconds"] = time.monotonic() - started_at
+        results["ready_while_down"] = get(f"{stack.gateway_url}/readyz")
+
+        stack.services.start_rasa()
+        stack.services.wait_for_rasa()
+        assert sms.say(SMS_SCRIPT[6])
+        assert telegram(SMS_SCRIPT[6])
+        results["sms_forget"] = sms.say("forget me")
+        results["telegram_forget"] = telegram("/forget")
+        results["deleted"] = stack.telegram.named("/deleteMessages")
+        logs = stack.logs
+    new_tmp = [p for p in system_tmp.iterdir() if p not in before_tmp and p.stat().st_mtime >= started
+               and not p.name.startswith(("pytest-of-", "bash_jobs"))]
+    yield {"files": list(files_under(workdir, logs, settings.models_dir, *new_tmp)), "workdir": workdir,
+           **results}
+
+
+def test_no_identifying_string_is_in_any_file_the_system_wrote(leak_run):
+    files = leak_run["files"]
+    names = {p.name for p in files}
+    assert {"gateway.log", "rasa.log", "actions.log", "assistant.db"} <= names, names
+    assert sum(p.stat().st_size for p in files if p.name == "gateway.log") > 1000, "the gateway logged at DEBUG"
+    assert search(files, IDENTIFYING) == []
+
+
+def test_the_search_finds_what_is_there(leak_run, tmp_path):
+    """The search itself must be able to fail: a planted copy of each string in each form is found."""
+    planted = tmp_path / "planted.log"
+    planted.write_text("x " + " | ".join(IDENTIFYING.values()) + " x", encoding="utf-8")
+    hits = search([planted], IDENTIFYING)
+    assert {hit.split(": ")[1].split(" as ")[0] for hit in hits} == set(IDENTIFYING)
+    utf16 = tmp_path / "planted16.bin"
+    utf16.write_bytes(IDENTIFYING["email"].encode("utf-16-le"))
+    assert search([utf16], {"email": IDENTIFYING["email"]})
+
+
+def test_the_database_holds_counts_only(leak_run):
+    import sqlite3
+
+    connection = sqlite3.connect(leak_run["workdir"] / "assistant.db")
+    tables = [r[0] for r in connection.execute("select name from sqlite_master where type='table'")]
+    assert tables == ["event_counts"]
+    rows = connection.execute("select event, channel, language, topic, count from event_counts").fetchall()
+    events = {r[0] for r in rows}
+    assert {"answered", "degraded", "forgotten", "redacted_phone", "redacted_name"} <= events, events
+    assert all(isinstance(r[4], int) and r[4] > 0 for r in rows)
+
+
+def test_a_slow_rasa_still_gets_her_an_answer_with_the_emergency_line(leak_run):
+    assert leak_run["slow_seconds"] < 3.5  # the stack's rasa_timeout is 2 s
+    assert any("999" in body and "0808 2000 247" in body for body in leak_run["slow_replies"])
+
+
+def test_a_crashed_rasa_still_gets_her_an_answer_at_once(leak_run):
+    assert leak_run["crash_seconds"] < 2.0
+    bodies = [r if isinstance(r, str) else r["text"] for r in leak_run["crash_replies"]]
+    assert len(bodies) == 2 and all("999" in b and "0808 2000 247" in b for b in bodies)
+    status, body = leak_run["ready_while_down"]
+    assert status == 503 and body["rasa"] is False
+
+
+def test_forget_me_works_on_both_channels_after_the_crash(leak_run):
+    assert any("delete this thread" in body for body in leak_run["sms_forget"])
+    assert leak_run["telegram_forget"] and leak_run["telegram_forget"][-1]["text"].startswith("<b>Done.")
+    assert any(int(c.params["chat_id"]) == CHAT_ID for c in leak_run["deleted"])
