@@ -23,7 +23,7 @@ from typing import AsyncIterator, Dict, List, Mapping, Optional
 from bot.channels.base import FORGET, SMS, START, Adapter, ChannelError, InboundMessage
 from bot.content.store import ContentStore
 from bot.privacy.pseudonyms import Pseudonyms
-from bot.privacy.redact import Redactor
+from bot.privacy.redact import RedactionError, Redactor
 from bot.privacy.routes import Route, Routes
 from bot.rasa_client import AssistantReply, RasaClient, RasaUnavailable
 from bot.recognise import Recogniser
@@ -101,7 +101,13 @@ class Pipeline:
             return self._done(event, pseudonym, adapter, replies)
 
     def _redact(self, text: str, adapter: Adapter) -> str:
-        redacted = self._redactor.redact(text)
+        try:
+            redacted = self._redactor.redact(text)
+        except RedactionError as exc:
+            # fail closed: Rasa gets nothing of her text, and she gets "I'm not sure" with the menu
+            logger.error("event=redaction_failed channel=%s error=%s", adapter.name, exc.__class__.__name__)
+            self._metrics.count("redaction_failed", adapter.name)
+            return "?"
         for kind in redacted.kinds:
             self._metrics.count(f"redacted_{kind}", adapter.name)
         # a leading "/" would let her text name a Rasa intent directly; commands come from the adapter only

@@ -104,9 +104,10 @@ class FakeTwilio(RecordingServer):
 
     async def _create(self, request: web.Request) -> web.Response:
         params = dict((await request.post()).items())
-        self.record(request, params)
+        call = self.record(request, params)
         if self.fail_next:
             status = self.fail_next.pop(0)
+            call.params["_failed"] = status
             return web.json_response({"code": 20500, "message": "failure", "status": status}, status=status)
         sid = "SM" + secrets.token_hex(16)
         return web.json_response({
@@ -120,7 +121,8 @@ class FakeTwilio(RecordingServer):
         return web.Response(status=204)
 
     def sent(self) -> List[Dict[str, Any]]:
-        return [c.params for c in self.named("/Messages.json")]
+        """The messages Twilio accepted (a create it answered with an error sent nothing)."""
+        return [c.params for c in self.named("/Messages.json") if "_failed" not in c.params]
 
 
 class FakeTelegram(RecordingServer):

@@ -193,8 +193,9 @@ def test_sms_bodies_fit_and_carry_the_neutral_line():
 
 
 def test_telegram_html_escapes_everything_and_marks_up_little():
-    html = to_html("Title here\n\n- first <b>not bold</b> & more\n- second")
+    html = to_html("Title here\n\n- first <b>not bold</b> & more\n- second *in bold* and 2 * 3")
     assert html.startswith("<b>Title here</b>")
+    assert "<b>in bold</b> and 2 * 3" in html
     assert "&lt;b&gt;not bold&lt;/b&gt; &amp; more" in html and "• second" in html
     long = "\n\n".join("x" * 1000 for _ in range(10))
     parts = telegram_messages(long)

@@ -85,7 +85,10 @@ def files_under(*roots: Path) -> Iterable[Path]:
 
 
 def contents(path: Path) -> List[bytes]:
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except (FileNotFoundError, PermissionError):  # a temporary file removed while we walked
+        return []
     out = [data.lower()]
     if path.suffix == ".gz" or data[:2] == b"\x1f\x8b":
         try:
@@ -210,7 +213,13 @@ def test_a_crashed_rasa_still_gets_her_an_answer_at_once(leak_run):
     assert status == 503 and body["rasa"] is False
 
 
-def test_forget_me_works_on_both_channels_after_the_crash(leak_run):
-    assert any("delete this thread" in body for body in leak_run["sms_forget"])
-    assert leak_run["telegram_forget"] and leak_run["telegram_forget"][-1]["text"].startswith("<b>Done.")
+def test_forget_me_works_on_both_channels_after_the_crash(leak_run, store):
+    confirmations = {" ".join(store.render("forget_me", code, "sms", True)[0].text.split())
+                     for code in store.languages.codes}
+    received = " ".join(" ".join(body.split("\n", 1)[1].split()) for body in leak_run["sms_forget"])
+    assert received in confirmations
+    from bot.channels.telegram_format import to_html
+
+    full_forms = {to_html(store.render("forget_me", code, "telegram", True)[0].text) for code in store.languages.codes}
+    assert leak_run["telegram_forget"] and leak_run["telegram_forget"][-1]["text"] in full_forms
     assert any(int(c.params["chat_id"]) == CHAT_ID for c in leak_run["deleted"])

@@ -1,12 +1,16 @@
 """Telegram's form of a reply: HTML parse mode (the only markup whose escaping is simple and total), a bold first
-paragraph as the headline, bullets for lists, and messages under Telegram's 4096-character limit."""
+paragraph as the headline, *starred* phrases in bold, bullets for lists, and messages under Telegram's
+4096-character limit."""
 from __future__ import annotations
 
 import html
+import re
 from typing import List
 
 LIMIT = 4096
 HEADLINE_MAX = 160
+#: the content marks a phrase as bold with *asterisks* (SMS shows them as typed; Telegram shows bold)
+_STARRED = re.compile(r"\*([^*\n]+)\*")
 
 
 def to_html(text: str) -> str:
@@ -19,7 +23,7 @@ def to_html(text: str) -> str:
             line = line.strip()
             if line.startswith("- "):
                 line = "• " + line[2:]
-            lines.append(html.escape(line, quote=False))
+            lines.append(_STARRED.sub(r"<b>\1</b>", html.escape(line, quote=False)))
         block = "\n".join(lines)
         if i == 0 and len(paragraphs) > 1 and len(paragraph) <= HEADLINE_MAX and "\n" not in paragraph:
             block = f"<b>{block}</b>"
