@@ -303,3 +303,66 @@ def test_the_webhook_set_at_start_carries_the_secret(gateway):
     calls = gateway.telegram.named("/setWebhook")
     assert calls and calls[0].params["secret_token"] == gateway.settings.telegram_webhook_secret
     assert calls[0].params["url"] == gateway.settings.telegram_webhook_url
+
+
+# ---- safety features ---------------------------------------------------------------------------------------------------
+def simulate(stack, phone: str, user: str, text: str = "", command: Optional[str] = None) -> dict:
+    body = json.dumps({"phone": phone, "user": user, "text": text, "command": command}).encode()
+    status, raw = post(f"{stack.gateway_url}/simulator/api/message", body, {"Content-Type": "application/json"})
+    assert status == 200, raw
+    return json.loads(raw)
+
+
+def forget_phrases():
+    import yaml
+
+    from tests.conftest import ROOT
+
+    phrases = []
+    for code in ("en", "es", "pt", "fr", "ar", "pl", "ro", "ur", "bn"):
+        data = yaml.safe_load((ROOT / "data" / "nlu" / f"{code}.yml").read_text(encoding="utf-8"))
+        block = next(b for b in data["nlu"] if b.get("intent") == "forget_me")
+        examples = [line.strip()[2:] for line in block["examples"].splitlines() if line.strip()]
+        phrases += [(code, examples[0]), (code, examples[-1])]
+    return phrases
+
+
+@pytest.mark.parametrize("language, phrase", forget_phrases())
+def test_forget_me_in_every_language(gateway, language, phrase):
+    user = f"forget-{language}-{secrets.token_hex(4)}"
+    assert simulate(gateway, "sms", user, "hello")["event"] == "answered"
+    assert simulate(gateway, "sms", user, phrase)["event"] == "forgotten"
+
+
+def test_the_rate_limit_slows_her_down_but_never_silences_danger(gateway):
+    user = f"rate-{secrets.token_hex(4)}"
+    limit = gateway.settings.rate_limit
+    events = [simulate(gateway, "sms", user, "thanks")["event"] for _ in range(limit)]
+    assert events == ["answered"] * limit
+    notice = simulate(gateway, "sms", user, "thanks")
+    assert notice["event"] == "rate_limited" and "999" in notice["replies"][0]["text"]
+    assert simulate(gateway, "sms", user, "thanks") == {"event": "rate_dropped", "message_id": ANY_ID,
+                                                        "replies": [], "deleted": []}
+    danger = simulate(gateway, "sms", user, "he is hitting me now")
+    assert danger["event"] == "answered" and "999" in danger["replies"][0]["text"]
+
+
+class _AnyId:
+    def __eq__(self, other) -> bool:
+        return isinstance(other, str) and other.isdigit()
+
+
+ANY_ID = _AnyId()
+
+
+def test_the_simulator_refuses_bad_input_with_a_clear_answer(gateway):
+    url = f"{gateway.gateway_url}/simulator/api/message"
+    cases = [(b"not json", "not JSON"), (json.dumps({"phone": "fax", "user": "u", "text": "x"}).encode(), "phone"),
+             (json.dumps({"phone": "sms", "user": "u u", "text": "x"}).encode(), "user"),
+             (json.dumps({"phone": "sms", "user": "u", "text": "x" * 5000}).encode(), "at most"),
+             (json.dumps({"phone": "sms", "user": "u", "text": "  "}).encode(), "write a message")]
+    for body, expected in cases:
+        status, raw = post(url, body, {"Content-Type": "application/json"})
+        assert status == 400 and expected in json.loads(raw)["error"]
+    status, _ = post(url, b"x" * 100_000, {"Content-Type": "application/json"})
+    assert status == 413
