@@ -110,6 +110,7 @@ class FakeTwilio(RecordingServer):
             call.params["_failed"] = status
             return web.json_response({"code": 20500, "message": "failure", "status": status}, status=status)
         sid = "SM" + secrets.token_hex(16)
+        call.params["_sid"] = sid
         return web.json_response({
             "sid": sid, "account_sid": request.match_info["account"], "to": params.get("To"),
             "from": params.get("From"), "body": params.get("Body"), "status": "queued",

@@ -366,3 +366,19 @@ def test_the_simulator_refuses_bad_input_with_a_clear_answer(gateway):
         assert status == 400 and expected in json.loads(raw)["error"]
     status, _ = post(url, b"x" * 100_000, {"Content-Type": "application/json"})
     assert status == 413
+
+
+def test_forget_on_sms_confirms_and_deletes_the_records_at_twilio(gateway, store):
+    phone = Sms(gateway)
+    inbound = [phone.params("hello"), phone.params("can the police tell the home office")]
+    for params in inbound:
+        assert phone.deliver(params) == 200
+    outbound = [c for c in gateway.twilio.named("/Messages.json") if c.params.get("To") == phone.number]
+    confirmation = phone.say("forget me")
+    assert " ".join(confirmation[-1].split("\n", 1)[1].split()) == \
+        " ".join(store.render("forget_me", "en", "sms", True)[0].text.split())
+    assert "delete this thread" in confirmation[-1]
+    deleted = {c.path.rsplit("/", 1)[-1][:-len(".json")] for c in gateway.twilio.named(".json")
+               if c.method == "DELETE"}
+    assert {p["MessageSid"] for p in inbound} <= deleted, "her messages' records are deleted"
+    assert len(outbound) >= 2 and {c.params["_sid"] for c in outbound} <= deleted, "and the replies' records"
