@@ -71,8 +71,8 @@ class Settings:
     # ---- the gateway (bot.app): the one process that faces the internet ---------------------------------------
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8080
-    #: HMAC-SHA256 key that turns addresses into pseudonyms. Required with any channel credentials; a local run
-    #: without it gets a random key per start (conversations do not survive a restart, which is the point).
+    #: HMAC-SHA256 key that turns addresses into pseudonyms. Required for SMS and Telegram's webhook mode; a local
+    #: run without it gets a random key per start (conversations do not survive a restart, which is the point).
     pseudonym_key: str = _secret()
     #: scaled profile: routes, duplicate markers, rate counters and Rasa trackers in Redis (with expiry; run Redis
     #: with no persistence). Empty: all of them in this process's memory.
@@ -140,10 +140,11 @@ class Settings:
                 f"ASSISTANT_HOST={self.host!r}: Rasa and the action server listen on localhost only; "
                 "put a gateway in front of them instead."
             )
-        if (self.twilio_enabled or self.telegram_enabled) and len(self.pseudonym_key) < 32:
+        if (self.twilio_enabled or self.telegram_webhook_url) and len(self.pseudonym_key) < 32:
             raise SettingsError(
-                "ASSISTANT_PSEUDONYM_KEY must be set (at least 32 characters, e.g. `openssl rand -hex 32`) when a "
-                "channel is configured: it keeps pseudonyms stable across restarts and instances."
+                "ASSISTANT_PSEUDONYM_KEY must be set (at least 32 characters, e.g. `openssl rand -hex 32`) for SMS "
+                "and for Telegram's webhook mode: it keeps pseudonyms stable across restarts and instances. (A "
+                "local run that long-polls Telegram with only a bot token gets a random key per start.)"
             )
         if self.twilio_account_sid and not (self.twilio_auth_token and self.twilio_from and self.twilio_webhook_url):
             raise SettingsError(

@@ -39,6 +39,7 @@ class RecordingServer:
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._lock = threading.Lock()
+        self.closing = False
 
     @property
     def url(self) -> str:
@@ -63,6 +64,8 @@ class RecordingServer:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.closing = True  # long polls answer at once, so no handler is pending when the loop stops
+        time.sleep(0.2)
         asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
@@ -159,7 +162,7 @@ class FakeTelegram(RecordingServer):
             deadline = time.monotonic() + min(float(params.get("timeout") or 0), 2.0)
             while True:
                 pending = [u for u in self._updates if u["update_id"] >= offset]
-                if pending or time.monotonic() >= deadline:
+                if pending or time.monotonic() >= deadline or self.closing:
                     return _ok(pending)
                 await asyncio.sleep(0.05)
         return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)

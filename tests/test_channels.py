@@ -382,3 +382,31 @@ def test_forget_on_sms_confirms_and_deletes_the_records_at_twilio(gateway, store
                if c.method == "DELETE"}
     assert {p["MessageSid"] for p in inbound} <= deleted, "her messages' records are deleted"
     assert len(outbound) >= 2 and {c.params["_sid"] for c in outbound} <= deleted, "and the replies' records"
+
+
+def test_a_local_run_with_only_a_bot_token_long_polls_through_the_gateway(services, tmp_path):
+    """The app wired for long polling (no webhook URL, no pseudonym key) answers an update through the real Rasa."""
+    from dataclasses import replace
+
+    from aiohttp.test_utils import TestServer
+
+    from bot.app import create_app
+
+    settings = replace(services.settings, telegram_bot_token="7000001:local-token", simulator=False,
+                       database_url=f"sqlite:///{tmp_path / 'assistant.db'}")
+    settings.validate()
+
+    async def scenario(fake: FakeTelegram) -> list:
+        app = create_app(replace(settings, telegram_api_url=f"{fake.url}/bot"))
+        async with TestServer(app):
+            fake.queue_update(telegram_update(4242, "si voy a la policia me deportan?", "es"))
+            for _ in range(200):
+                if fake.sent(4242):
+                    break
+                await asyncio.sleep(0.05)
+        return fake.sent(4242)
+
+    with FakeTelegram() as fake:
+        sent = asyncio.run(scenario(fake))
+        assert fake.named("/deleteWebhook") and fake.named("/getUpdates")
+    assert sent and sent[0]["parse_mode"] == "HTML" and "Home Office" in sent[0]["text"]

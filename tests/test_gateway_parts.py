@@ -150,9 +150,15 @@ def test_the_tracker_store_deletes_a_conversation_that_restarted():
 
 
 # ---- settings ------------------------------------------------------------------------------------------------------
-def test_settings_refuse_channels_without_a_pseudonym_key():
+def test_settings_refuse_production_channels_without_a_pseudonym_key():
+    twilio = {"ASSISTANT_TWILIO_ACCOUNT_SID": "AC1", "ASSISTANT_TWILIO_AUTH_TOKEN": "t", "ASSISTANT_TWILIO_FROM": "+1",
+              "ASSISTANT_TWILIO_WEBHOOK_URL": "https://x.example.org/twilio/sms"}
     with pytest.raises(SettingsError, match="PSEUDONYM_KEY"):
-        Settings.from_env({"ASSISTANT_TELEGRAM_BOT_TOKEN": "1:x"})
+        Settings.from_env(twilio)
+    with pytest.raises(SettingsError, match="PSEUDONYM_KEY"):
+        Settings.from_env({"ASSISTANT_TELEGRAM_BOT_TOKEN": "1:x", "ASSISTANT_TELEGRAM_WEBHOOK_SECRET": "s" * 20,
+                           "ASSISTANT_TELEGRAM_WEBHOOK_URL": "https://x.example.org/telegram/webhook"})
+    assert Settings.from_env({"ASSISTANT_TELEGRAM_BOT_TOKEN": "1:x"}).telegram_enabled  # local long polling
 
 
 def test_settings_refuse_a_public_simulator_and_a_webhook_without_secret():
