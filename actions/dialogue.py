@@ -2,9 +2,10 @@
 
 Order of precedence, fixed because safety depends on it:
 1. emergency, in whatever language is known (else the default), before anything else;
-2. an explicit language choice (a language named, or a number while the language menu is open);
-3. an unknown language on the first message: the language menu (a Telegram client language hint is used first);
-4. the topic: menu numbers, follow-ups on the last topic, the controls, low confidence -> fallback.
+2. "forget me", always (it wipes the conversation, so no language is needed);
+3. an explicit language choice (a language named, or a number while the language menu is open);
+4. an unknown language on the first message: the language menu (a Telegram client language hint is used first);
+5. the topic: menu numbers, follow-ups on the last topic, the controls, low confidence -> fallback.
 """
 from __future__ import annotations
 
@@ -69,6 +70,9 @@ def decide(turn: Turn, state: State, languages: Languages, topic_menu: Mapping[i
     if turn.intent == "emergency":
         spoken = language or languages.default
         return Decision("emergency", spoken, replace(state, language=spoken, menu=TOPIC_MENU))
+
+    if turn.intent == "forget_me":  # always honoured, even before a language is known
+        return Decision("forget_me", language or languages.default, State(), forget=True)
 
     chosen = _explicit_choice(turn, state, languages)
     if chosen:

@@ -107,3 +107,8 @@ def test_low_confidence_and_off_topic_get_the_fallback(run, intent):
 def test_forget_me_clears_everything(run):
     d = run(State(language="ro", last_topic="trafficking", menu=TOPIC_MENU), intent="forget_me")
     assert d.forget and d.state == State() and d.language == "ro"
+
+
+def test_forget_me_is_honoured_before_any_language_is_known(run):
+    d = run(intent="forget_me", detected_language=None)
+    assert d.topic == "forget_me" and d.forget and d.state == State()
