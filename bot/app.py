@@ -25,7 +25,7 @@ from bot.privacy.routes import Routes
 from bot.rasa_client import RasaClient
 from bot.recognise import Recogniser
 from bot.settings import ROOT, Settings
-from bot.storage.ephemeral import ephemeral_from_url
+from bot.storage.ephemeral import MemoryEphemeral, ephemeral_from_url
 from bot.storage.metrics import Metrics
 
 logger = logging.getLogger(__name__)
@@ -36,6 +36,7 @@ SIMULATOR_DIR = Path(__file__).resolve().parent / "simulator"
 MAX_BODY = 64 * 1024
 MAX_TEXT = 4096
 METRICS_FLUSH_SECONDS = 60
+SWEEP_SECONDS = 60
 _SIM_USER = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -113,6 +114,8 @@ def _lifecycle(settings: Settings, content: Optional[ContentStore]):
         app[PIPELINE] = pipeline
         app["metrics"], app["ephemeral"], app["rasa"] = metrics, ephemeral, rasa
         tasks = [asyncio.create_task(_flush_every(metrics, METRICS_FLUSH_SECONDS))]
+        if isinstance(ephemeral, MemoryEphemeral):  # expired routes (addresses) leave memory within a minute
+            tasks.append(asyncio.create_task(_sweep_every(ephemeral, SWEEP_SECONDS)))
         if telegram is not None:
             if settings.telegram_webhook_url:
                 await telegram.set_webhook(settings.telegram_webhook_url, settings.telegram_webhook_secret)
@@ -145,6 +148,12 @@ def _handled(pipeline: Pipeline):
             logger.error("event=internal_error error=%s", exc.__class__.__name__)
 
     return handle
+
+
+async def _sweep_every(ephemeral: MemoryEphemeral, seconds: float) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        ephemeral.sweep()
 
 
 async def _flush_every(metrics: Metrics, seconds: float) -> None:
