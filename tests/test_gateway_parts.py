@@ -235,3 +235,57 @@ def test_telegram_parse_reads_commands_and_language():
     assert channel.parse(sticker).text == "?"
     assert channel.parse({"update_id": 1}) is None
     assert channel.parse({"nonsense": True}) is None
+
+
+# ---- channel errors: one test per branch ----------------------------------------------------------------------------
+class _FailingTelegram:
+    """A fake Bot API whose sendMessage answers with the queued errors first."""
+
+    def __init__(self, errors):
+        from tests.fakes import FakeTelegram
+
+        self.fake = FakeTelegram()
+        self.errors = list(errors)
+        original = self.fake._method
+
+        async def method(request):
+            from aiohttp import web
+
+            if request.match_info["method"] == "sendMessage" and self.errors:
+                code, extra = self.errors.pop(0)
+                self.fake.record(request, {})
+                return web.json_response({"ok": False, "error_code": code, "description": "error", **extra},
+                                         status=code)
+            return await original(request)
+
+        self.fake._method = method
+
+
+@pytest.mark.parametrize("errors, outcome", [
+    ([(429, {"parameters": {"retry_after": 1}})], "sent"),   # flood control: wait, then retry
+    ([(500, {})], "sent"),                                   # a server error: retry
+    ([(403, {})], "blocked"),                                # she blocked the bot: no retry
+    ([(500, {}), (500, {}), (500, {})], "gave up"),           # bounded retries
+])
+def test_telegram_send_errors(errors, outcome):
+    from bot.channels.base import ChannelError
+
+    failing = _FailingTelegram(errors)
+
+    async def scenario(url):
+        channel = TelegramChannel("1:token", f"{url}/bot", retries=2)
+        await channel.start()
+        try:
+            return await channel.send("99", "hello")
+        finally:
+            await channel.close()
+
+    with failing.fake as fake:
+        if outcome == "sent":
+            assert asyncio.run(scenario(fake.url)).provider_message_ids
+        else:
+            with pytest.raises(ChannelError) as raised:
+                asyncio.run(scenario(fake.url))
+            assert "99" not in str(raised.value) and "hello" not in str(raised.value)
+        attempts = len(fake.named("/sendMessage"))
+    assert attempts == {"sent": len(errors) + 1, "blocked": 1, "gave up": 3}[outcome]

@@ -66,3 +66,19 @@ def test_forget_me_deletes_the_rasa_tracker_and_the_route(scaled):
     assert not raw.exists(pseudonym_keys[0]), "Rasa's tracker for her pseudonym is gone"
     assert not raw.exists(f"assistant:route:{pseudonym}"), "the route (her chat id) is gone"
     assert str(user.chat_id) not in " ".join(v.decode(errors="ignore") for k in raw.keys("*") for v in [raw.dump(k)])
+
+
+def test_rasas_tracker_holds_only_redacted_text(scaled):
+    """What Rasa keeps of her conversation (its tracker, in Redis here) has no identifying detail: redaction ran
+    before Rasa. Only the route holds her number, as it must to reply, and it expires."""
+    stack, raw = scaled
+    phone = Sms(stack, f"+4477009{secrets.randbelow(10**5):05d}")
+    secrets_in_text = ["Oyelaran", "07700 900 982", "zuleikha.oyelaran@example.org", "SE15 3XQ", "QQ 12 34 56 C"]
+    assert phone.say("my name is Zuleikha Oyelaran, my number is 07700 900 982")
+    assert phone.say("email zuleikha.oyelaran@example.org, I live in SE15 3XQ, NI QQ 12 34 56 C")
+    trackers = b" ".join(raw.get(k) or b"" for k in raw.keys("assistant:tracker:*")).decode()
+    assert "[name]" in trackers and "[phone]" in trackers and "[email]" in trackers, "the redacted turns are there"
+    for value in secrets_in_text + [phone.number, phone.number[3:]]:
+        assert value.lower() not in trackers.lower()
+    routes = [raw.get(k).decode() for k in raw.keys("assistant:route:sms-*")]
+    assert any(phone.number in r for r in routes)
