@@ -18,7 +18,12 @@ async def serve(settings: Settings) -> None:
     runner = web.AppRunner(app, access_log=None)  # request lines carry nothing we need; our events say enough
     await runner.setup()
     site = web.TCPSite(runner, settings.gateway_host, settings.gateway_port)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise SystemExit(f"the gateway cannot listen on {settings.gateway_host}:{settings.gateway_port} "
+                         f"({exc.strerror}): stop what uses that port or set ASSISTANT_GATEWAY_PORT") from None
     logger.info("event=listening host=%s port=%s", settings.gateway_host, settings.gateway_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
