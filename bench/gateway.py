@@ -32,22 +32,19 @@ import statistics
 import tempfile
 import time
 import urllib.parse
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import aiohttp
 
 from bench.latency import memory_kib, percentile
-from bot.services import Services, free_port
 from bot.settings import Settings
+from tests.fakes import SENDER, TWILIO_SID, Stack, running_stack
 
 CONVERSATIONS = 20
 TARGET_OVERHEAD = 15.0  # % of Rasa's own p95
 MODES = ("rasa", "sms", "telegram")
-TWILIO_SID = "AC" + "0" * 32
-SENDER = "+447700900000"
 
 #: one list per language; a conversation keeps to one language and starts at its own place in the list
 MESSAGES = {
@@ -85,43 +82,6 @@ def script(conversation: int, turns: int) -> Tuple[str, List[str]]:
     texts = MESSAGES[language]
     start = (conversation // 2) % len(texts)
     return language, [texts[(start + k) % len(texts)] for k in range(turns)]
-
-
-# ---- the stack (as tests/conftest.py's running_stack, with the benchmark's settings) ------------------------------
-@dataclass
-class Stack:
-    services: Services
-    twilio: object  # tests.fakes.FakeTwilio
-    telegram: object  # tests.fakes.FakeTelegram
-    logs: Path
-
-    @property
-    def settings(self) -> Settings:
-        return self.services.settings
-
-
-@contextmanager
-def running_stack(settings: Settings, model: Path, workdir: Path) -> Iterator[Stack]:
-    from tests.fakes import FakeTelegram, FakeTwilio
-
-    logs, tmp = workdir / "logs", workdir / "tmp"
-    tmp.mkdir(parents=True, exist_ok=True)
-    with FakeTwilio() as twilio, FakeTelegram() as telegram:
-        gateway_port = free_port()
-        configured = replace(
-            settings, rasa_port=free_port(), action_port=free_port(), gateway_port=gateway_port, log_level="INFO",
-            database_url=f"sqlite:///{workdir / 'assistant.db'}", pseudonym_key=secrets.token_hex(32),
-            twilio_account_sid=TWILIO_SID, twilio_auth_token=secrets.token_hex(16), twilio_from=SENDER,
-            twilio_webhook_url=f"http://127.0.0.1:{gateway_port}/twilio/sms", twilio_api_url=twilio.url,
-            twilio_delete_records=True,
-            telegram_bot_token=f"7000001:{secrets.token_urlsafe(24)}", telegram_api_url=f"{telegram.url}/bot",
-            telegram_webhook_url="https://assistant.example.org/telegram/webhook",
-            telegram_webhook_secret=secrets.token_urlsafe(24), rasa_timeout=10.0, rate_limit=10000,
-        )
-        configured.validate()
-        env = {"TMPDIR": str(tmp), "HOME": str(tmp)}
-        with Services(configured, model, logs, gateway=True, extra_env=env) as services:
-            yield Stack(services, twilio, telegram, logs)
 
 
 # ---- one turn, one conversation, one mode -------------------------------------------------------------------------
@@ -356,7 +316,8 @@ def main() -> None:
     settings = Settings.from_env()
     model = ensure_model(settings)
     with tempfile.TemporaryDirectory(prefix="bench-gateway-") as work:
-        with running_stack(settings, model, Path(work)) as stack:
+        with running_stack(settings, model, Path(work), log_level="INFO", rate_limit=10000, rasa_timeout=10.0,
+                           simulator=False) as stack:
             wall = time.monotonic()
             cpu: Dict[str, float] = {}
             results = asyncio.run(run_all(stack, passes, turns, step, cpu))

@@ -12,12 +12,15 @@ import json
 import secrets
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional
 
 from aiohttp import web
 
-from bot.services import free_port
+from bot.services import Services, free_port
+from bot.settings import Settings
 
 
 @dataclass
@@ -213,3 +216,59 @@ def telegram_update(chat_id: int, text: str, language_code: Optional[str] = "en"
     if text.startswith("/"):
         message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
     return {"update_id": next(_update_ids) if update_id is None else update_id, "message": message}
+
+
+# ---- the whole service against these fakes --------------------------------------------------------------------
+TWILIO_SID = "AC" + "0" * 32
+SENDER = "+447700900000"
+
+
+@dataclass
+class Stack:
+    """The whole service in child processes, with Twilio's and Telegram's APIs replaced by recording fakes."""
+
+    services: Services
+    twilio: "FakeTwilio"
+    telegram: "FakeTelegram"
+    logs: Path
+    workdir: Path
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def gateway_url(self) -> str:
+        return self.services.gateway_url
+
+
+def stack_settings(settings: Settings, workdir: Path, twilio_url: str, telegram_url: str, **overrides) -> Settings:
+    """Settings for a stack on free ports: both channels configured, secrets random, files under ``workdir``."""
+    gateway_port = free_port()
+    values = dict(
+        rasa_port=free_port(), action_port=free_port(), gateway_port=gateway_port, log_level="DEBUG",
+        database_url=f"sqlite:///{workdir / 'assistant.db'}", pseudonym_key=secrets.token_hex(32),
+        twilio_account_sid=TWILIO_SID, twilio_auth_token=secrets.token_hex(16), twilio_from=SENDER,
+        twilio_webhook_url=f"http://127.0.0.1:{gateway_port}/twilio/sms", twilio_api_url=twilio_url,
+        twilio_delete_records=True,
+        telegram_bot_token=f"7000001:{secrets.token_urlsafe(24)}", telegram_api_url=f"{telegram_url}/bot",
+        telegram_webhook_url="https://assistant.example.org/telegram/webhook",
+        telegram_webhook_secret=secrets.token_urlsafe(24), rasa_timeout=2.0, rate_limit=8,
+    )
+    values.update(overrides)
+    configured = replace(settings, **values)
+    configured.validate()
+    return configured
+
+
+@contextmanager
+def running_stack(settings: Settings, model: Path, workdir: Path, **overrides) -> Iterator[Stack]:
+    """Start fakes and the whole service; every file any of our processes writes goes under ``workdir``.
+    Used by the tests (conftest) and by bench/gateway.py, with their own ``overrides``."""
+    logs, tmp = workdir / "logs", workdir / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    with FakeTwilio() as twilio, FakeTelegram() as telegram:
+        configured = stack_settings(settings, workdir, twilio.url, telegram.url, **overrides)
+        env = {"TMPDIR": str(tmp), "HOME": str(tmp)}
+        with Services(configured, model, logs, gateway=True, extra_env=env) as services:
+            yield Stack(services, twilio, telegram, logs, workdir)

@@ -17,7 +17,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from bot.content.sms import cost
-from tests.conftest import SENDER, TWILIO_SID
+from tests.fakes import SENDER, TWILIO_SID
 from tests.fakes import FakeTelegram, telegram_update
 
 NEUTRAL = "Hello, here is the information you asked for."

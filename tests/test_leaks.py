@@ -18,7 +18,7 @@ from typing import Dict, Iterable, List
 
 import pytest
 
-from tests.conftest import running_stack
+from tests.fakes import running_stack
 from tests.test_channels import Sms, TelegramUser, get
 from tests.fakes import telegram_update
 

@@ -8,7 +8,7 @@ import secrets
 import pytest
 
 from bot.pipeline import DEDUPE_TTL
-from tests.conftest import running_stack
+from tests.fakes import running_stack
 from tests.test_channels import Sms, TelegramUser
 
 REDIS_DB_URL = "redis://127.0.0.1:6379/14"
