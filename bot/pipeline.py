@@ -79,7 +79,7 @@ class Pipeline:
 
         async with self._conversation(pseudonym):
             route = await self._routes.get(pseudonym)
-            if route is None or route.address != message.address:
+            if route is None:
                 route = Route(adapter.name, message.address, language=_hinted(message.language_hint, self._content))
             route = route.with_ids(message.provider_message_ids)
             await self._routes.put(pseudonym, route)
@@ -121,7 +121,8 @@ class Pipeline:
         """One notice per window (it carries 999); after it, silence until the window ends."""
         if await self._ephemeral.add(f"rate-noticed:{pseudonym}", RATE_WINDOW):
             language = route.language or self._content.languages.default
-            await self._send(adapter, pseudonym, route, [self._ui_reply("rate_limited", language)])
+            route = await self._send(adapter, pseudonym, route, [self._ui_reply("rate_limited", language)])
+            await self._routes.put(pseudonym, route)  # the notice too is deleted on "forget me" (Telegram)
             return self._done("rate_limited", pseudonym, adapter)
         return self._done("rate_dropped", pseudonym, adapter)
 
