@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import List
 
-from bot.content.sms import GSM7, cost, encoding_of, split_for_segments
+from bot.content.sms import cost, encoding_of, segment_sizes, split_for_segments
 
 #: the content check holds SMS forms to 3 segments; the same budget per body here
 MAX_SEGMENTS = 3
@@ -16,8 +16,7 @@ MAX_SEGMENTS = 3
 
 def body_budget(text: str, segments: int = MAX_SEGMENTS) -> int:
     """Units that fit in ``segments`` concatenated segments in ``text``'s encoding (153 or 67 per segment)."""
-    per_segment = 153 if encoding_of(text) == GSM7 else 67
-    single = 160 if encoding_of(text) == GSM7 else 70
+    single, per_segment = segment_sizes(encoding_of(text))
     return single if segments == 1 else per_segment * segments
 
 

@@ -97,7 +97,7 @@ class TwilioSms:
                 return Sent([message.sid])
             except TwilioRestException as exc:
                 # 4xx other than 429 will not get better by retrying; the exception text names the number: not logged
-                if exc.status != 429 and exc.status < 500 or attempt == self._retries:
+                if (exc.status != 429 and exc.status < 500) or attempt == self._retries:
                     raise ChannelError(f"twilio send failed: HTTP {exc.status}") from None
             except (TwilioException, OSError, asyncio.TimeoutError) as exc:
                 if attempt == self._retries:

@@ -21,6 +21,11 @@ GSM7 = "GSM-7"
 UCS2 = "UCS-2"
 
 
+def segment_sizes(encoding: str) -> "tuple[int, int]":
+    """Units in a single-segment message, and per segment of a concatenated one (the UDH takes the rest)."""
+    return (160, 153) if encoding == GSM7 else (70, 67)
+
+
 @dataclass(frozen=True)
 class SmsCost:
     """What a text costs as one SMS message: its encoding, its length in that encoding's units, and segments."""
@@ -31,7 +36,7 @@ class SmsCost:
 
     @property
     def per_segment(self) -> int:
-        single, multi = (160, 153) if self.encoding == GSM7 else (70, 67)
+        single, multi = segment_sizes(self.encoding)
         return single if self.segments <= 1 else multi
 
 
@@ -51,7 +56,7 @@ def cost(text: str) -> SmsCost:
     """The encoding, length and number of segments a carrier will bill for ``text``."""
     encoding = encoding_of(text)
     n = units(text, encoding)
-    single, multi = (160, 153) if encoding == GSM7 else (70, 67)
+    single, multi = segment_sizes(encoding)
     segments = 1 if n <= single else math.ceil(n / multi)
     return SmsCost(encoding, n, segments)
 
