@@ -7,6 +7,7 @@ the database answer), and, in local runs, the simulator page. Errors map to fixe
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import logging
 import re
@@ -25,6 +26,7 @@ from bot.privacy.routes import Routes
 from bot.rasa_client import RasaClient
 from bot.recognise import Recogniser
 from bot.settings import ROOT, Settings
+from bot.training import latest_model
 from bot.storage.ephemeral import MemoryEphemeral, ephemeral_from_url
 from bot.storage.metrics import Metrics
 
@@ -108,7 +110,8 @@ def _lifecycle(settings: Settings, content: Optional[ContentStore]):
             adapters[TELEGRAM] = telegram
         pseudonyms = Pseudonyms(settings.pseudonym_key) if settings.pseudonym_key else Pseudonyms.with_random_key()
         pipeline = Pipeline(settings=settings, pseudonyms=pseudonyms, redactor=Redactor.load(settings.locales_dir),
-                            recogniser=Recogniser.load(store.languages, ROOT / "data" / "nlu"), rasa=rasa,
+                            recogniser=Recogniser.load(store.languages, ROOT / "data" / "nlu",
+                                                       latest_model(settings)), rasa=rasa,
                             content=store, routes=Routes(ephemeral, settings.route_ttl), ephemeral=ephemeral,
                             metrics=metrics, adapters=adapters)
         app[PIPELINE] = pipeline
@@ -211,8 +214,11 @@ async def telegram_webhook(request: web.Request) -> web.Response:
 
 
 # ---- the simulator (local runs) -----------------------------------------------------------------------------------
-async def simulator_page(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(SIMULATOR_DIR / "index.html")
+async def simulator_page(request: web.Request) -> web.Response:
+    """The page, with the plain statement of what the content served is (drafts, unreviewed translations)."""
+    page = (SIMULATOR_DIR / "index.html").read_text(encoding="utf-8")
+    summary = html.escape(request.app[PIPELINE].content_summary)
+    return web.Response(text=page.replace("<!--CONTENT_STATUS-->", summary), content_type="text/html")
 
 
 async def simulator_message(request: web.Request) -> web.Response:

@@ -136,11 +136,18 @@ def _run(settings: Settings) -> None:
         print(f"Assistant running ({', '.join(channels)}). Open {services.gateway_url}/ to chat as an SMS user and "
               f"as a Telegram user.\nRasa {s.rasa_url} (REST channel only), actions {s.action_url}, "
               f"health {services.gateway_url}/readyz. Logs in var/log/. Ctrl-C stops.", file=sys.stderr)
+        print(f"CONTENT: {_content_summary(s)}", file=sys.stderr)
         try:
             while True:
                 time.sleep(3600)
         except KeyboardInterrupt:
             pass
+
+
+def _content_summary(settings: Settings) -> str:
+    from bot.content.store import ContentStore
+
+    return ContentStore.load(settings.locales_dir).review_summary(settings.serve_drafts)
 
 
 def _chat(settings: Settings) -> None:

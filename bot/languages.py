@@ -5,11 +5,12 @@ server (the language menu, explicit choices). Adding a language never touches th
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple
 
 import yaml
 
@@ -28,6 +29,8 @@ class LanguageProfile:
     aliases: Tuple[str, ...]
     markers: Tuple[str, ...]
     emergency_phrases: Tuple[str, ...]
+    #: the word her SMS answers tell her to send for the next detail ("MORE", "MAS"): always a follow-up
+    more_words: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,8 @@ class Languages:
 
     profiles: Tuple[LanguageProfile, ...]
     default: str
+    #: the language list's last line, for any language (locales/languages.yml ``menu_last_line``: "SOS 999")
+    menu_last_line: str = ""
 
     @property
     def codes(self) -> Tuple[str, ...]:
@@ -45,11 +50,23 @@ class Languages:
         return next((p for p in self.profiles if p.code == code), None)
 
     def menu_text(self) -> str:
-        """The language menu: each option in its own language, numbered, one per line."""
-        return "\n".join(f"{i} {p.endonym}" for i, p in enumerate(self.profiles, start=1))
+        """The language menu: each option in its own language, numbered, one per line, then the last line (999:
+        whoever cannot read any of them can still see the emergency number)."""
+        lines = [f"{i} {p.endonym}" for i, p in enumerate(self.profiles, start=1)]
+        return "\n".join(lines + ([self.menu_last_line] if self.menu_last_line else []))
 
     def by_menu_number(self, number: int) -> Optional[str]:
         return self.profiles[number - 1].code if 1 <= number <= len(self.profiles) else None
+
+    def marked_in(self, text: str) -> FrozenSet[str]:
+        """The languages whose marker words (locales/<code>/_language.yml) a message uses: "hola" -> {"es"}."""
+        words = set(normalise(text).split())
+        return frozenset(p.code for p in self.profiles if words & _normalised(p.markers))
+
+    def asks_for_more(self, text: str) -> bool:
+        """The whole message is one of the "more" words the SMS answers tell her to send, in any language."""
+        norm = normalise(text)
+        return bool(norm) and any(norm in _normalised(p.more_words) for p in self.profiles)
 
     def named_in(self, text: str) -> Optional[str]:
         """The language a short message names ("español", "in urdu please"), if exactly one is named."""
@@ -62,6 +79,24 @@ class Languages:
 
 
 _LATIN_MARKS = re.compile(r"[\u0300-\u036f]")
+
+#: the scripts a message can be written in; a non-Latin script narrows its language on its own
+LATIN, ARABIC, BENGALI = "latin", "arabic", "bengali"
+_SCRIPTS = ((ARABIC, re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")),
+            (BENGALI, re.compile(r"[\u0980-\u09ff]")),
+            (LATIN, re.compile(r"[A-Za-z\u00c0-\u024f]")))
+
+
+def script_of(text: str) -> Optional[str]:
+    """The script most of a message's letters are in (LATIN, ARABIC, BENGALI), or None (no letters, or another)."""
+    counts = {name: len(pattern.findall(text)) for name, pattern in _SCRIPTS}
+    name, count = max(counts.items(), key=lambda item: item[1])
+    return name if count else None
+
+
+@functools.lru_cache(maxsize=64)
+def _normalised(words: Tuple[str, ...]) -> FrozenSet[str]:
+    return frozenset(normalise(w) for w in words if normalise(w))
 
 
 def normalise(text: str) -> str:
@@ -85,7 +120,8 @@ def load_languages(locales_dir: Path) -> Languages:
     default = config.get("default")
     if not codes or default not in codes:
         raise LanguageConfigError(f"{index}: needs 'supported' (a list of codes) and a 'default' among them.")
-    return Languages(tuple(_load_profile(locales_dir, code) for code in codes), default)
+    return Languages(tuple(_load_profile(locales_dir, code) for code in codes), default,
+                     str(config.get("menu_last_line") or "").strip())
 
 
 def _load_profile(locales_dir: Path, code: str) -> LanguageProfile:
@@ -99,6 +135,7 @@ def _load_profile(locales_dir: Path, code: str) -> LanguageProfile:
             aliases=_strings(data.get("aliases", [])),
             markers=_strings(data.get("markers", [])),
             emergency_phrases=_strings(data.get("emergency_phrases", [])),
+            more_words=_strings(data.get("more_words", [])),
         )
     except FileNotFoundError:
         raise LanguageConfigError(f"{path} is missing: every supported language needs one (see docs/content.md).") from None

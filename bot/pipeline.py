@@ -18,7 +18,7 @@ import asyncio
 import logging
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import AsyncIterator, Dict, List, Mapping, Optional
+from typing import AsyncIterator, Awaitable, Callable, Dict, List, Mapping, Optional
 
 from bot.channels.base import FORGET, SMS, START, Adapter, ChannelError, InboundMessage
 from bot.content.store import ContentStore
@@ -40,6 +40,10 @@ RATE_WINDOW = 60
 COMMAND_INTENTS = {START: "/greet", FORGET: "/forget_me", "menu": "/menu", "change_language": "/change_language"}
 #: after "forget me" on SMS, records of messages still in flight are deleted at Twilio this much later
 LATE_DELETE_DELAY = 120.0
+#: the gateway's own replies that carry 999 for someone who may be in danger: sent with nothing before the 999
+URGENT_UI_KEYS = frozenset({"degraded", "rate_limited"})
+#: at shutdown, deletions still waiting get this long to run
+SHUTDOWN_DELETE_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,12 @@ class Pipeline:
         self.adapters: Dict[str, Adapter] = dict(adapters)
         self._locks: Dict[str, list] = {}  # pseudonym -> [lock, users]
         self._background: set = set()
+        self._pending: set = set()  # deletions waiting for their time (run at once on shutdown)
+
+    @property
+    def content_summary(self) -> str:
+        """What the answers served are (vetted, drafts, unreviewed translations), in one sentence."""
+        return self._content.review_summary(self._settings.serve_drafts)
 
     # ---- the path ----------------------------------------------------------------------------------------------
     async def handle(self, message: InboundMessage) -> Outcome:
@@ -92,11 +102,11 @@ class Pipeline:
                 return await self._rate_limited(pseudonym, route, adapter)
 
             replies, event = await self._ask(pseudonym, text, message, route, adapter)
-            route = await self._send(adapter, pseudonym, route, replies)
             if any(reply.meta.get("topic") == "forget_me" for reply in replies):
-                # Rasa recognised "forget me" in her own words; its reply (already sent) came from locales/
-                await self._wipe(pseudonym, route, adapter, confirmation_sent=True)
+                # Rasa recognised "forget me" in her own words: wipe first, then its confirmation (from locales/)
+                await self._wipe(pseudonym, route, adapter, replies)
                 return self._done("forgotten", pseudonym, adapter)
+            route = await self._send(adapter, pseudonym, route, replies)
             await self._routes.put(pseudonym, route)
             return self._done(event, pseudonym, adapter, replies)
 
@@ -114,6 +124,8 @@ class Pipeline:
         return redacted.text.lstrip("/").strip() or "?"
 
     async def _within_rate(self, pseudonym: str, text: str) -> bool:
+        """Under the limit, or in danger: a message the emergency detector or a danger phrase flags always goes
+        through ("he is coming back" after a dozen messages gets 999, not "please wait")."""
         count = await self._ephemeral.incr(f"rate:{pseudonym}", RATE_WINDOW)
         return count <= self._settings.rate_limit or self._recognise.mentions_danger(text)
 
@@ -129,6 +141,8 @@ class Pipeline:
     async def _ask(self, pseudonym: str, text: str, message: InboundMessage, route: Route,
                    adapter: Adapter) -> "tuple[List[AssistantReply], str]":
         metadata = {"channel": adapter.form}
+        if message.command == START:
+            metadata["command"] = START  # the greeting that offers the languages
         hint = _hinted(message.language_hint, self._content)
         if hint:
             metadata["language_hint"] = hint
@@ -142,15 +156,22 @@ class Pipeline:
         return [r for r in replies if r.text.strip()], "answered"
 
     async def _send(self, adapter: Adapter, pseudonym: str, route: Route, replies: List[AssistantReply]) -> Route:
-        """Send each reply (metadata stripped: only the text leaves), remembering the ids of what was sent."""
+        """Send each reply (metadata stripped: only the text leaves), remembering the ids of what was sent.
+
+        On SMS the first message of the turn opens with the neutral line (what a lock screen shows), unless the
+        turn carries the emergency answer: then "999" comes first, and nothing goes before it.
+        """
+        urgent = any(reply.meta.get("urgent") for reply in replies)
+        first = True
         for reply in replies:
             language = reply.meta.get("language")
             if language in self._content.languages.codes:
                 route = Route(route.channel, route.address, language, route.message_ids)
             neutral = ""
-            if adapter.form == SMS and self._settings.neutral_first_line:
+            if first and not urgent and adapter.form == SMS and self._settings.neutral_first_line:
                 neutral = self._ui(route.language or self._content.languages.default).get("neutral_line")
             for body in adapter.bodies(reply.text, neutral):
+                first = False
                 try:
                     sent = await adapter.send(route.address, body)
                 except ChannelError as exc:
@@ -169,28 +190,33 @@ class Pipeline:
             language = route.language or self._content.languages.default
             rendered = self._content.render("forget_me", language, adapter.form, self._settings.serve_drafts)
             replies = [AssistantReply(r.text, r.as_payload()) for r in rendered]
-        await self._wipe(pseudonym, route, adapter, confirmation_sent=False, confirmation=replies)
+        await self._wipe(pseudonym, route, adapter, replies)
         return self._done("forgotten", pseudonym, adapter)
 
-    async def _wipe(self, pseudonym: str, route: Route, adapter: Adapter, confirmation_sent: bool,
-                    confirmation: Optional[List[AssistantReply]] = None) -> None:
+    async def _wipe(self, pseudonym: str, route: Route, adapter: Adapter,
+                    confirmation: List[AssistantReply]) -> None:
+        """Delete the channel's copies, confirm, then forget the route and counters.
+
+        Telegram: her chat's messages go first, then the confirmation is sent, and it too is deleted after
+        ``forget_confirmation_seconds``: a chat left holding "this conversation has been deleted" would tell
+        whoever picks up her phone that there was something to delete. SMS: the service cannot touch her phone;
+        the confirmation tells her to delete the thread, and (a setting) the records at Twilio are deleted.
+        """
         ids = list(route.message_ids)
         if adapter.form != SMS:
-            # Telegram: delete first, then confirm, so the confirmation is what is left in her chat
             await adapter.forget(route.address, ids)
             ids = []
-        if not confirmation_sent and confirmation:
-            sent_route = await self._send(adapter, pseudonym, Route(route.channel, route.address, route.language),
-                                          confirmation)
-            late = sent_route.message_ids
-        else:
-            late = []
+        sent_route = await self._send(adapter, pseudonym, Route(route.channel, route.address, route.language),
+                                      confirmation)
+        late = sent_route.message_ids
         await self._routes.delete(pseudonym)
         await self._ephemeral.delete(f"rate:{pseudonym}", f"rate-noticed:{pseudonym}")
+        if adapter.form != SMS and late:
+            self._later(self._settings.forget_confirmation_seconds, lambda: adapter.forget(route.address, late))
         if adapter.form == SMS and self._settings.twilio_delete_records:
             await adapter.forget(route.address, ids)
             if late:  # records are deletable once delivered: the confirmation's, a little later
-                self._later(LATE_DELETE_DELAY, adapter.forget(route.address, late))
+                self._later(LATE_DELETE_DELAY, lambda: adapter.forget(route.address, late))
 
     # ---- helpers -----------------------------------------------------------------------------------------------
     def _ui(self, language: str):
@@ -198,7 +224,8 @@ class Pipeline:
 
     def _ui_reply(self, key: str, language: str) -> AssistantReply:
         ui = self._ui(language)
-        return AssistantReply(ui.get(key), {"topic": f"_ui:{key}", "language": ui.language})
+        return AssistantReply(ui.get(key), {"topic": f"_ui:{key}", "language": ui.language,
+                                            "urgent": key in URGENT_UI_KEYS})
 
     def _done(self, event: str, pseudonym: str, adapter: Adapter,
               replies: Optional[List[AssistantReply]] = None) -> Outcome:
@@ -221,11 +248,15 @@ class Pipeline:
             if entry[1] == 0:
                 del self._locks[pseudonym]
 
-    def _later(self, delay: float, work) -> None:
+    def _later(self, delay: float, work: Callable[[], Awaitable[object]]) -> None:
+        """Run ``work`` after ``delay`` seconds; at shutdown, whatever is still waiting runs at once (best effort),
+        so that a restart does not leave a confirmation in her chat."""
         async def run() -> None:
             await asyncio.sleep(delay)
-            await work
+            self._pending.discard(work)
+            await work()
 
+        self._pending.add(work)
         task = asyncio.get_running_loop().create_task(run())
         self._background.add(task)
         task.add_done_callback(self._background.discard)
@@ -233,6 +264,13 @@ class Pipeline:
     async def close(self) -> None:
         for task in list(self._background):
             task.cancel()
+        pending, self._pending = list(self._pending), set()
+        if pending:
+            try:
+                await asyncio.wait_for(asyncio.gather(*(work() for work in pending), return_exceptions=True),
+                                       timeout=SHUTDOWN_DELETE_TIMEOUT)
+            except asyncio.TimeoutError:
+                logger.warning("event=pending_deletes_timed_out count=%d", len(pending))
 
 
 def _hinted(language_code: Optional[str], content: ContentStore) -> Optional[str]:

@@ -1,27 +1,35 @@
 """The two things the gateway recognises by itself, without Rasa: "forget me" and danger.
 
-Both must work when Rasa is down or when she is being rate-limited, so they are plain phrase matches over data the
-project already keeps: the ``forget_me`` examples of data/nlu/<lang>.yml (a whole message that is one of them is a
-forget command) and the ``emergency_phrases`` of locales/<lang>/_language.yml (a message containing one is let
-through any rate limit). New languages add to both by adding data.
+Both must work when Rasa is down or when she is being rate-limited. "Forget me" is a phrase match over the
+``forget_me`` examples of data/nlu/<lang>.yml (a whole message that is one of them is a forget command). Danger is
+what the assistant itself would call an emergency without its DIET classifier: a per-language danger phrase
+(``emergency_phrases`` of locales/<lang>/_language.yml) or the independent emergency detector trained with the model
+(bot.nlu.emergency, read from the model archive). A message either flags is let through any rate limit. New
+languages add to both by adding data.
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
-from typing import FrozenSet, Tuple
+from typing import FrozenSet, Optional, Tuple
 
 import yaml
 
 from bot.languages import Languages, normalise
+from bot.nlu.emergency import EmergencyDetector, load_from_model
+
+logger = logging.getLogger(__name__)
 
 
 class Recogniser:
-    def __init__(self, forget_phrases: FrozenSet[str], emergency_phrases: Tuple[str, ...]) -> None:
+    def __init__(self, forget_phrases: FrozenSet[str], emergency_phrases: Tuple[str, ...],
+                 detector: Optional[EmergencyDetector] = None) -> None:
         self._forget = forget_phrases
         self._emergency = emergency_phrases
+        self._detector = detector
 
     @classmethod
-    def load(cls, languages: Languages, nlu_dir: Path) -> "Recogniser":
+    def load(cls, languages: Languages, nlu_dir: Path, model: Optional[Path] = None) -> "Recogniser":
         forget = set()
         for code in languages.codes:
             path = nlu_dir / f"{code}.yml"
@@ -35,16 +43,30 @@ class Recogniser:
                             forget.add(phrase)
         emergency = tuple(sorted({f" {normalise(p)} " for profile in languages.profiles
                                   for p in profile.emergency_phrases if normalise(p)}))
-        return cls(frozenset(forget), emergency)
+        detector = None
+        if model is not None:
+            try:
+                detector = load_from_model(model)
+            except (OSError, FileNotFoundError) as exc:
+                logger.warning("event=danger_detector_missing error=%s: only the danger phrases exempt a message "
+                               "from the rate limit; train the model (python -m bot train)", exc.__class__.__name__)
+        return cls(frozenset(forget), emergency, detector)
 
     def is_forget(self, text: str) -> bool:
         """The whole message is a way of saying "forget me" (any supported language, accents and case ignored)."""
         return normalise(text) in self._forget
 
     def mentions_danger(self, text: str) -> bool:
-        """The message contains one of the per-language danger phrases ("he is hitting me", "me está pegando")."""
+        """A danger phrase ("he is hitting me", "me está pegando"), or the emergency detector flags the message
+        ("he is coming back")."""
         padded = f" {normalise(text)} "
-        return any(phrase in padded for phrase in self._emergency)
+        if any(phrase in padded for phrase in self._emergency):
+            return True
+        return self._detector is not None and self._detector.flags(text)
+
+    @property
+    def has_detector(self) -> bool:
+        return self._detector is not None
 
     @property
     def forget_phrase_count(self) -> int:

@@ -86,8 +86,11 @@ class Settings:
     rasa_timeout: float = 4.0
     #: messages per pseudonym per minute before the gateway slows her down (an emergency always goes through)
     rate_limit: int = 12
-    #: SMS: every message starts with a neutral line, so a lock screen shows nothing alarming
+    #: SMS: the first message of each reply starts with a neutral line, so a lock screen shows nothing alarming
+    #: (never before the emergency answer: there "999" comes first)
     neutral_first_line: bool = True
+    #: Telegram: after "forget me", the confirmation itself is deleted this many seconds after it is sent
+    forget_confirmation_seconds: float = 30.0
     #: the local simulator page at / (local runs only: refused on a non-loopback gateway_host)
     simulator: bool = True
 

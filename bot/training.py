@@ -11,7 +11,7 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Iterable, List
+from typing import Iterable, List, Optional
 
 from bot.settings import ROOT, Settings
 
@@ -39,6 +39,15 @@ def fingerprint(files: Iterable[Path], root: Path = ROOT) -> str:
 
 def model_path(settings: Settings) -> Path:
     return settings.models_dir / f"{MODEL_PREFIX}{fingerprint(training_inputs())}.tar.gz"
+
+
+def latest_model(settings: Settings) -> Optional[Path]:
+    """The model for the current inputs if trained, else the newest one trained (None when there is none)."""
+    target = model_path(settings)
+    if target.exists():
+        return target
+    trained = sorted(settings.models_dir.glob(f"{MODEL_PREFIX}*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    return trained[-1] if trained else None
 
 
 def ensure_model(settings: Settings, force: bool = False) -> Path:

@@ -29,7 +29,7 @@ def test_emergency_is_answered_first_in_every_language(conversation, store, lang
 
 def test_emergency_outranks_the_language_menu_and_other_topics(conversation):
     c = conversation()
-    assert c.topic("ok") == "change_language"                 # unknown language: the language menu is open
+    assert c.topic("привет") == "change_language"             # unknown language: the language menu is open
     assert c.topic("he has a knife and says he will kill me tonight, will police tell home office") == "emergency"
 
 
@@ -37,8 +37,8 @@ def test_police_question_then_follow_up_in_english(conversation, store):
     c = conversation()
     [reply] = c.say("if i call the police will they tell the home office i have no visa")
     assert (reply.meta["topic"], reply.meta["language"]) == ("police_immigration", "en")
-    assert reply.text == store.entry("en", "police_immigration").sms
-    [more] = c.say("what does that mean?")
+    assert reply.text == store.served(store.entry("en", "police_immigration"), "sms", "more_hint")
+    [more] = c.say("tell me more")
     assert more.meta["topic"] == "police_immigration" and more.meta["follow_up"] is True
     assert more.text == store.entry("en", "police_immigration").more
 
@@ -61,7 +61,7 @@ def test_short_messages_keep_the_language_and_a_long_one_switches_it(conversatio
 
 def test_language_menu_then_topic_menu_by_numbers(conversation, store):
     c = conversation()
-    [menu] = c.say("ok")
+    [menu] = c.say("привет")                                  # a language we do not speak: the language list
     assert menu.text == store.languages.menu_text()
     greeting = c.say("3")                                       # 3 = Português
     assert [r.meta["topic"] for r in greeting] == ["greet", "menu"]
@@ -100,8 +100,8 @@ def test_forget_me_wipes_the_conversation(conversation):
     assert c.say("czy policja powie home office jesli zglosze przemoc")[0].meta["language"] == "pl"
     [reply] = c.say("zapomnij mnie, usun wszystko")
     assert reply.meta["topic"] == "forget_me" and reply.meta["language"] == "pl"
-    # the language was forgotten too: a bare number now meets the language menu, not a Polish answer
-    assert c.say("1")[0].meta["topic"] == "change_language"
+    # the language was forgotten too: a bare number is answered in the default language, not in Polish
+    assert c.say("1")[0].meta["language"] == "en"
 
 
 @pytest.mark.parametrize("text", [
@@ -143,3 +143,66 @@ def test_each_message_runs_the_action_once(conversation, service_logs):
     before = log.read_text().count("answered topic=")
     c.say("1")
     assert log.read_text().count("answered topic=") - before == 1
+
+
+# ---- what women really write first (issue 7) ----------------------------------------------------------------------
+@pytest.mark.parametrize("text, topic", [
+    ("my husband hits me", "domestic_abuse"),
+    ("my husband beats me", "domestic_abuse"),
+    ("im scared of my husband", "domestic_abuse"),
+    ("he took my passport", "domestic_abuse"),
+    ("i dont have papers", "status_worry"),
+    ("my visa expired", "status_worry"),
+    ("i am illegal", "status_worry"),
+    ("is this free", "about_service"),
+    ("are you a robot", "about_service"),
+    ("who reads this", "about_service"),
+])
+def test_common_first_messages_get_their_own_answer_not_im_not_sure(conversation, store, text, topic):
+    replies = conversation().say(text)
+    assert replies[0].meta["topic"] == topic and replies[0].meta["language"] == "en"
+    assert store.entry("en", "fallback").sms not in replies[0].text
+
+
+def test_a_disclosure_is_answered_as_one(conversation, store):
+    [reply] = conversation().say("my husband hits me")
+    for must in ("not your fault", "999", "0808 2000 247", "Reply 3", "11"):
+        assert must in reply.text
+
+
+@pytest.mark.parametrize("text", ["hi", "ok", "help me", "i am scared"])
+def test_a_short_first_message_is_answered_in_english_with_a_line_to_change_it(conversation, store, text):
+    replies = conversation().say(text)
+    assert {r.meta["language"] for r in replies} <= {"en"}, [r.meta for r in replies]
+    assert any(store.ui["en"].get("language_line") in r.text for r in replies)
+
+
+def test_standard_arabic_asks_the_police_question(conversation):
+    [reply] = conversation().say("إذا ذهبت إلى الشرطة هل سيخبرون وزارة الداخلية؟")
+    assert (reply.meta["topic"], reply.meta["language"]) == ("police_immigration", "ar")
+
+
+@pytest.mark.parametrize("first, language", [
+    ("si voy a la policia me van a deportar?", "es"),
+    ("mera shohar mujhe marta hai aur kehta hai wapis bhej dega, kya police ko bataun", "ur"),
+])
+def test_i_dont_understand_gets_the_plain_form_and_more_gets_the_detail(conversation, store, first, language):
+    c = conversation()
+    [answer] = c.say(first)
+    topic = answer.meta["topic"]
+    assert answer.meta["language"] == language
+    assert store.ui[language].get("more_hint") in answer.text, "an SMS answer says that more exists"
+    [plain] = c.say({"es": "no entiendo", "ur": "samajh nahi aaya"}[language])
+    assert plain.meta["topic"] == topic
+    assert plain.text == store.served(store.entry(language, topic), "plain")
+    assert len(plain.text) < len(store.entry(language, topic).full)
+    [more] = c.say({"es": "MAS", "ur": "مزید"}[language])
+    assert more.text == store.served(store.entry(language, topic), "more")
+
+
+def test_other_language_reply_0_opens_the_language_list(conversation, store):
+    c = conversation()
+    c.say("hi")
+    replies = c.say("0")
+    assert replies[-1].text == store.languages.menu_text()
+    assert c.say("4")[0].meta["language"] == "fr"

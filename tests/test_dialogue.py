@@ -1,7 +1,9 @@
 """The per-turn decision (actions.dialogue.decide): emergency first, language rules, menus, follow-ups."""
 import pytest
 
-from actions.dialogue import LANGUAGE_MENU, LANGUAGE_MENU_TOPIC, TOPIC_MENU, State, Turn, decide
+from actions.dialogue import LANGUAGE_MENU, LANGUAGE_MENU_TOPIC, START, TOPIC_MENU, State, Turn, decide
+from bot.content.store import ANSWER, LANGUAGE_MENU as THEN_LANGUAGE_MENU, MORE, PLAIN
+from bot.languages import ARABIC, BENGALI, LATIN
 
 
 @pytest.fixture
@@ -28,7 +30,7 @@ def test_emergency_outranks_an_open_language_menu(run):
 
 
 def test_first_message_in_unknown_language_gets_the_language_menu(run):
-    d = run(intent="greet", detected_language=None)
+    d = run(intent="greet", detected_language=None, words=5)
     assert d.topic == LANGUAGE_MENU_TOPIC and d.state.menu == LANGUAGE_MENU
 
 
@@ -112,3 +114,85 @@ def test_forget_me_clears_everything(run):
 def test_forget_me_is_honoured_before_any_language_is_known(run):
     d = run(intent="forget_me", detected_language=None)
     assert d.topic == "forget_me" and d.forget and d.state == State()
+
+
+# ---- the first message's language: short messages, words and scripts, best guesses --------------------------------
+
+@pytest.mark.parametrize("intent", ["greet", "affirm", "emergency", "talk_to_person"])
+def test_a_short_first_message_stays_in_the_default_language(run, intent):
+    # "hi", "ok", "help me", "i am scared": the detector reads "hi" as Urdu with 0.86; its words decide nothing
+    d = run(intent=intent, detected_language="ur", detected_confidence=0.86, words=1, script=LATIN)
+    assert d.language == "en" and d.state.language == "en"
+    assert d.language_line  # a guess: the answer ends with how to change language
+
+
+def test_a_short_first_message_in_words_of_one_language_sets_it(run):
+    d = run(intent="greet", detected_language="pt", detected_confidence=0.5, words=1, script=LATIN,
+            marked_languages=frozenset({"es"}))
+    assert (d.language, d.language_line) == ("es", False)
+
+
+def test_a_short_first_message_in_bengali_script_is_bengali(run):
+    d = run(intent="greet", detected_language="ur", detected_confidence=0.3, words=1, script=BENGALI)
+    assert (d.language, d.language_line) == ("bn", False)
+
+
+def test_a_short_first_message_in_arabic_script_is_arabic_or_urdu(run):
+    assert run(intent="greet", detected_language="ur", detected_confidence=0.6, words=1, script=ARABIC).language \
+        == "ur"
+    d = run(intent="greet", detected_language="ar", detected_confidence=0.2, words=1, script=ARABIC)
+    assert d.topic == LANGUAGE_MENU_TOPIC  # the script says Arabic or Urdu; nothing says which
+
+
+def test_a_clear_question_in_an_unclear_language_gets_the_best_guess_not_the_menu(run):
+    d = run(intent="police_immigration", confidence=0.8, detected_language="pt", detected_confidence=0.3,
+            words=9, script=LATIN)
+    assert (d.topic, d.language, d.language_line) == ("police_immigration", "pt", True)
+
+
+def test_a_clear_question_in_an_unsupported_language_is_answered_in_the_default(run):
+    d = run(intent="police_immigration", confidence=0.8, detected_language=None, words=9)
+    assert (d.topic, d.language, d.language_line) == ("police_immigration", "en", True)
+
+
+def test_a_fairly_sure_first_message_is_a_guess(run):
+    d = run(intent="healthcare", detected_language="ro", detected_confidence=0.6, words=7, script=LATIN)
+    assert (d.language, d.language_line) == ("ro", True)
+    assert run(intent="healthcare", detected_language="ro", detected_confidence=0.95, words=7).language_line is False
+
+
+def test_an_unclear_message_in_an_unclear_language_gets_the_language_menu(run):
+    d = run(intent="nlu_fallback", confidence=0.2, detected_language="pt", detected_confidence=0.3, words=6)
+    assert d.topic == LANGUAGE_MENU_TOPIC
+
+
+def test_telegram_start_greets_then_offers_the_languages(run):
+    d = run(intent="greet", command=START, language_hint="es", words=1)
+    assert (d.topic, d.language, d.then, d.state.menu) == ("greet", "es", THEN_LANGUAGE_MENU, LANGUAGE_MENU)
+    d = run(intent="greet", command=START, words=1)
+    assert (d.language, d.state.language, d.then) == ("en", None, THEN_LANGUAGE_MENU)
+
+
+# ---- more, and simpler ------------------------------------------------------------------------------------------------
+
+def test_more_gives_the_next_detail(run):
+    d = run(State(language="es", last_topic="police_immigration", menu=TOPIC_MENU), intent="follow_up")
+    assert (d.topic, d.variant) == ("police_immigration", MORE)
+
+
+@pytest.mark.parametrize("last", ["police_immigration", "emergency", "domestic_abuse", "status_worry"])
+def test_i_dont_understand_gives_the_plain_form_of_the_last_answer(run, last):
+    d = run(State(language="ur", last_topic=last, menu=TOPIC_MENU), intent="simpler")
+    assert (d.topic, d.variant, d.language) == (last, PLAIN, "ur")
+    assert d.state.last_topic == last
+
+
+def test_i_dont_understand_as_a_first_message_explains_the_service(run):
+    d = run(State(language="en"), intent="simpler")
+    assert (d.topic, d.variant) == ("about_service", ANSWER)
+
+
+@pytest.mark.parametrize("intent", ["domestic_abuse", "status_worry", "about_service"])
+def test_the_new_topics_answer_directly(run, intent):
+    d = run(State(language="fr", menu=TOPIC_MENU), intent=intent)
+    assert (d.topic, d.variant) == (intent, ANSWER)

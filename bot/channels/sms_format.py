@@ -21,16 +21,12 @@ def body_budget(text: str, segments: int = MAX_SEGMENTS) -> int:
 
 
 def sms_bodies(text: str, neutral_line: str = "", segments: int = MAX_SEGMENTS) -> List[str]:
-    """The bodies for one reply; each starts with ``neutral_line`` (what a lock screen shows) when one is given."""
+    """The bodies for one reply. ``neutral_line`` (what a lock screen shows) opens the first body only; the
+    pipeline gives none before the emergency answer, whose "999" must come first."""
     text = text.strip()
     if not text:
         return []
     with_line = f"{neutral_line}\n{text}" if neutral_line else text
     if cost(with_line).segments <= segments:
         return [with_line]
-    bodies = []
-    budget = body_budget(with_line, segments) - (len(neutral_line) + 1 if neutral_line else 0)
-    for part in split_for_segments(text, budget):
-        body = f"{neutral_line}\n{part}" if neutral_line else part
-        bodies.append(body)
-    return bodies
+    return split_for_segments(with_line, body_budget(with_line, segments))

@@ -1,8 +1,9 @@
 """`python -m bot content check`: everything that must hold before locales/ is served, with file and topic named.
 
-Errors fail the check (a missing entry, an SMS form over budget, no source, an unchecked phone number, a missing
-field, a menu that does not match locales/menu.yml); warnings do not (an entry past its review_due, a translation
-whose English source changed since it was translated).
+Errors fail the check (a missing entry or form, an SMS over budget as it is really sent, no source, an unchecked
+phone number, a promise the service may not make, an emergency answer whose "999" is not first, Arabic-script text
+whose numbers or brackets would display in the wrong order, a menu that does not match locales/menu.yml); warnings
+do not (an entry past its review_due, a translation whose English source changed since it was translated).
 """
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import List, Optional
 
-from bot.content.model import NO_MORE_FORM, RIGHTS_TOPICS, TOPICS, ReviewStatus
+from bot.content.model import FORMS, NO_MORE_FORM, RIGHTS_TOPICS, TOPICS, URGENT_TOPICS, ReviewStatus
+from bot.content.promises import Promises, load_promises
 from bot.content.sms import cost
 from bot.content.store import ContentStore
 
@@ -40,6 +42,8 @@ def check(store: ContentStore, today: Optional[dt.date] = None, production: bool
     checked = _normalised_numbers(store)
     for code in store.languages.codes:
         ui = store.ui.get(code)
+        neutral = ui.get("neutral_line") if ui else ""
+        promises = _promises(store, code, report)
         for topic in TOPICS:
             entry = store.entry(code, topic)
             if entry is None:
@@ -47,22 +51,36 @@ def check(store: ContentStore, today: Optional[dt.date] = None, production: bool
             where = f"{entry.path} [{code}/{topic}]"
             if not entry.sources:
                 report.errors.append(f"{where}: no sources: every entry names where its facts come from")
-            if topic in RIGHTS_TOPICS and topic not in NO_MORE_FORM and not entry.more:
-                report.errors.append(f"{where}: missing required field: more (the follow-up form)")
-            for form in ("sms", "more"):
-                served = store.served(entry, form)
-                if not served:
-                    continue
-                c = cost(served)
+            if topic in RIGHTS_TOPICS and topic not in NO_MORE_FORM:
+                for form in ("more", "plain"):
+                    if not entry.form(form):
+                        report.errors.append(f"{where}: missing required field: {form} "
+                                             f"({'the follow-up form' if form == 'more' else 'the simplest words'})")
+            for what, served in store.sms_texts(entry):
+                # as really sent by SMS: the neutral first line, except before the emergency answer
+                sent = served if topic in URGENT_TOPICS or not neutral else f"{neutral}\n{served}"
+                c = cost(sent)
                 if c.segments > MAX_SMS_SEGMENTS:
                     report.errors.append(
-                        f"{where}: {form} form is {c.segments} SMS segments ({c.units} {c.encoding} units, "
-                        f"budget {MAX_SMS_SEGMENTS} x {c.per_segment}); shorten it")
-            for form in ("sms", "full", "more"):
-                for number in _numbers_in(entry.form(form) or ""):
+                        f"{where}: {what} is {c.segments} SMS segments as sent ({c.units} {c.encoding} units "
+                        f"with the neutral line and notes, budget {MAX_SMS_SEGMENTS} x {c.per_segment}); shorten it")
+            for form in FORMS:
+                text = entry.form(form) or ""
+                for number in _numbers_in(text):
                     if number not in checked:
                         report.errors.append(f"{where}: phone number {number!r} in the {form} form is not in "
                                              f"locales/numbers.yml (the checked numbers)")
+                for phrase in promises.broken_by(text):
+                    report.errors.append(f"{where}: the {form} form promises what the service may not: {phrase!r} "
+                                         f"(locales/{code}/_promises.yml)")
+                if form == "full":
+                    for word in promises.misspelt_in(text):
+                        report.errors.append(f"{where}: the full (Telegram) form writes {word!r} without its "
+                                             f"accents: Telegram forms use correct spelling")
+                for problem in _bidi_problems(text):
+                    report.errors.append(f"{where}: {form} form: {problem}")
+                if topic in URGENT_TOPICS and text and not _urgent_first(text):
+                    report.errors.append(f"{where}: the {form} form must have 999 in its first {PREVIEW} characters")
             if entry.status is ReviewStatus.VETTED and not (entry.reviewed_by and entry.reviewed_on):
                 report.errors.append(f"{where}: vetted without reviewed_by (a role) and reviewed_on")
             if entry.review_due is None:
@@ -79,9 +97,21 @@ def check(store: ContentStore, today: Optional[dt.date] = None, production: bool
             text = ui.get(key)
             if not text:
                 report.errors.append(f"{ui.path}: missing string {key!r}")
-            elif cost(text).segments > MAX_SMS_SEGMENTS:
+                continue
+            if cost(text).segments > MAX_SMS_SEGMENTS:
                 report.errors.append(f"{ui.path}: string {key!r} is over {MAX_SMS_SEGMENTS} SMS segments")
-        neutral = ui.get("neutral_line")
+            for phrase in promises.broken_by(text):
+                report.errors.append(f"{ui.path}: string {key!r} promises what the service may not: {phrase!r}")
+            for problem in _bidi_problems(text):
+                report.errors.append(f"{ui.path}: string {key!r}: {problem}")
+        for key in URGENT_UI_KEYS:
+            if ui.get(key) and not _urgent_first(ui.get(key)):
+                report.errors.append(f"{ui.path}: string {key!r} must have 999 in its first {PREVIEW} characters "
+                                     f"(it is sent when she may be in danger)")
+        for key in CLOSING_UI_KEYS:
+            if len(ui.get(key)) > CLOSING_MAX:
+                report.errors.append(f"{ui.path}: string {key!r} is over {CLOSING_MAX} characters (it closes "
+                                     f"SMS answers and counts against their budget)")
         if neutral and (len(neutral) < NEUTRAL_MIN or "\n" in neutral or any(ch.isdigit() for ch in neutral)):
             report.errors.append(f"{ui.path}: neutral_line must be one line of at least {NEUTRAL_MIN} characters "
                                  "with no numbers: a lock screen shows the first 40 characters of every SMS")
@@ -95,10 +125,61 @@ def check(store: ContentStore, today: Optional[dt.date] = None, production: bool
     return report
 
 
-#: the service strings every language needs (the gateway's own replies, and what an unreviewed translation carries)
-UI_KEYS = ("unreviewed_note", "unavailable", "degraded", "neutral_line", "rate_limited")
-#: characters a lock screen shows of an SMS: the neutral first line must fill them
+#: the service strings every language needs (the gateway's own replies, and what closes or marks an answer)
+UI_KEYS = ("unreviewed_note", "unavailable", "degraded", "neutral_line", "rate_limited", "more_hint",
+           "language_line")
+#: service strings sent when she may be in danger: their "999" must show on a lock screen
+URGENT_UI_KEYS = ("degraded", "rate_limited")
+#: the lines that close an SMS answer ("reply MORE", "other language? reply 0")
+CLOSING_UI_KEYS = ("more_hint", "language_line")
+CLOSING_MAX = 40
+#: characters a lock screen shows of an SMS: the neutral first line must fill them, and "999" must be within them
 NEUTRAL_MIN = 40
+PREVIEW = 40
+
+
+def _urgent_first(text: str) -> bool:
+    return "999" in text.replace("*", "")[:PREVIEW]
+
+
+def _promises(store: ContentStore, code: str, report: Report) -> Promises:
+    if store.locales_dir is None:
+        return Promises(code, {}, ())
+    try:
+        promises = load_promises(store.locales_dir, code)
+    except ValueError as exc:
+        report.errors.append(str(exc))
+        return Promises(code, {}, ())
+    for category in REQUIRED_PROMISE_CATEGORIES:
+        if not promises.forbidden.get(category):
+            report.errors.append(f"{promises.path}: no phrases for {category!r}: every language lists the ways its "
+                                 f"text could say it")
+    return promises
+
+
+#: what each language's _promises.yml must cover (content-facts §1, §3, §8 and "What the service itself may promise")
+REQUIRED_PROMISE_CATEGORIES = ("police_will_not_check", "police_will_not_share", "legal_aid_will_pay",
+                               "service_confidential", "all_details_removed", "location_by_55",
+                               "text_999_for_everyone", "protected_by_protocol")
+
+_ARABIC_LETTER = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
+#: a number written in parts ("0808 2000 247"): in right-to-left text its parts show in reverse order unless a
+#: left-to-right mark (U+200E) or isolate (U+2066) comes first
+_SPACED_NUMBER = re.compile(r"([\u200e\u2066]?)(\d+(?:[ \u00a0]\d+)+)")
+_BRACKETED = re.compile(r"\(([^()]*)\)")
+_LATIN_OR_DIGIT = re.compile(r"[A-Za-z0-9]")
+
+
+def _bidi_problems(text: str) -> List[str]:
+    """In Arabic-script text: spaced numbers without a left-to-right mark, and brackets around Latin or digits
+    (a right-to-left phone shows "(Home Office)" or "(24/7)" with its brackets turned round or moved)."""
+    if not _ARABIC_LETTER.search(text):
+        return []
+    problems = [f"the number {m.group(2)!r} needs U+200E before it (else it shows in reverse order)"
+                for m in _SPACED_NUMBER.finditer(text) if not m.group(1)]
+    problems += [f"brackets around {m.group(1)!r}: write it without brackets (or use bidi marks) so it displays "
+                 f"in the right order" for m in _BRACKETED.finditer(text) if _LATIN_OR_DIGIT.search(m.group(1))]
+    return problems
 
 
 def _check_menu(store: ContentStore, report: Report) -> None:

@@ -7,17 +7,23 @@ import hashlib
 from dataclasses import dataclass
 from typing import Mapping, Optional, Tuple
 
-#: the rights topics: each has sms, full and more forms
+#: the rights topics: each has sms, full, more (the next detail) and plain (the same answer in the simplest words)
 RIGHTS_TOPICS: Tuple[str, ...] = (
-    "police_immigration", "report_safely", "emergency", "domestic_abuse_visa", "no_recourse_funds",
-    "trafficking", "healthcare", "sexual_violence", "victims_rights", "legal_advice", "helplines",
-    "talk_to_person", "privacy", "forget_me",
+    "police_immigration", "report_safely", "emergency", "domestic_abuse", "domestic_abuse_visa", "status_worry",
+    "no_recourse_funds", "trafficking", "healthcare", "sexual_violence", "victims_rights", "legal_advice",
+    "helplines", "talk_to_person", "privacy", "forget_me",
 )
 #: dialogue controls that have content (sms and full only)
-CONTROL_TOPICS: Tuple[str, ...] = ("greet", "goodbye", "thanks", "menu", "change_language", "fallback")
+CONTROL_TOPICS: Tuple[str, ...] = ("greet", "about_service", "goodbye", "thanks", "menu", "change_language",
+                                   "fallback")
 TOPICS: Tuple[str, ...] = RIGHTS_TOPICS + CONTROL_TOPICS
-#: topics whose entry is a short reply that does not need a follow-up form
+#: topics whose entry is a short reply that does not need a follow-up form or a plain form
 NO_MORE_FORM = frozenset(CONTROL_TOPICS) | {"forget_me"}
+#: the answer that must reach her first: on SMS nothing (not even the neutral first line) goes before its "999"
+URGENT_TOPICS = frozenset({"emergency"})
+#: forms of an entry: sms and more are SMS-sized; plain is SMS-sized and served on both channels; full is Telegram
+FORMS: Tuple[str, ...] = ("sms", "more", "plain", "full")
+SMS_SIZED_FORMS: Tuple[str, ...] = ("sms", "more", "plain")
 
 REQUIRED_FIELDS = ("topic", "language", "status", "reviewed_by", "reviewed_on", "review_due", "sources", "sms", "full")
 
@@ -41,6 +47,7 @@ class Entry:
     sms: str
     full: str
     more: Optional[str]
+    plain: Optional[str]
     reviewed_by: Optional[str]
     reviewed_on: Optional[dt.date]
     review_due: Optional[dt.date]
@@ -57,10 +64,12 @@ class Entry:
         digest = hashlib.sha256()
         for form in (self.sms, self.full, self.more or ""):
             digest.update(form.encode("utf-8") + b"\0")
+        if self.plain:  # entries without a plain form keep the hash they had before plain forms existed
+            digest.update(b"plain\0" + self.plain.encode("utf-8") + b"\0")
         return digest.hexdigest()
 
     def form(self, name: str) -> Optional[str]:
-        return {"sms": self.sms, "full": self.full, "more": self.more}[name]
+        return {"sms": self.sms, "full": self.full, "more": self.more, "plain": self.plain}[name]
 
     @property
     def vetted(self) -> bool:
@@ -80,6 +89,7 @@ def entry_from_mapping(data: Mapping, path: str) -> Entry:
         sms=str(data["sms"] or "").strip(),
         full=str(data["full"] or "").strip(),
         more=str(data["more"]).strip() if data.get("more") else None,
+        plain=str(data["plain"]).strip() if data.get("plain") else None,
         reviewed_by=data.get("reviewed_by"),
         reviewed_on=_date(data.get("reviewed_on"), "reviewed_on"),
         review_due=_date(data.get("review_due"), "review_due"),

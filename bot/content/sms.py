@@ -61,16 +61,26 @@ def cost(text: str) -> SmsCost:
     return SmsCost(encoding, n, segments)
 
 
+#: characters that end a sentence in the supported scripts: Latin . ! ?, the Arabic question mark U+061F, the Urdu
+#: full stop U+06D4, the Bengali danda U+0964 (and the double danda U+0965)
+SENTENCE_ENDS = ".!?\u061f\u06d4\u0964\u0965"
+#: a closing line this short (the "reply MORE" hint, the "translation not checked" note) never starts a part: it
+#: stays with the sentence before it, so no message is only a note
+CLOSING_LINE_MAX = 60
+
+
 def split_for_segments(text: str, max_units: int) -> List[str]:
     """Split on sentence or line boundaries into parts of at most ``max_units`` (in ``text``'s own encoding).
 
     Used when one reply must go as several separate messages; a sentence longer than a part is cut on spaces.
+    Short closing lines at the end are kept with the sentence before them.
     """
     encoding = encoding_of(text)
     pieces: List[str] = []
     for line in text.split("\n"):
         pieces.extend(_sentences(line) or [""])
-        pieces[-1] += "\n"
+        pieces[-1] = pieces[-1].rstrip(" ") + "\n"
+    pieces = _glue_closing_lines(pieces, encoding, max_units)
     parts: List[str] = []
     current = ""
     for piece in pieces:
@@ -90,14 +100,26 @@ def split_for_segments(text: str, max_units: int) -> List[str]:
     return parts
 
 
+def _glue_closing_lines(pieces: List[str], encoding: str, max_units: int) -> List[str]:
+    """Join the short whole lines at the end (a hint, a note) to the piece before them, when that still fits."""
+    pieces = [p for p in pieces if p.strip()]
+    tail: List[str] = []
+    while len(pieces) >= 2 and pieces[-2].endswith("\n") and units(pieces[-1].strip(), encoding) <= CLOSING_LINE_MAX:
+        tail.insert(0, pieces.pop())
+    if tail and units((pieces[-1] + "".join(tail)).strip(), encoding) <= max_units:
+        return pieces[:-1] + [pieces[-1] + "".join(tail)]
+    return pieces + tail
+
+
 def _sentences(line: str) -> List[str]:
+    """A line's sentences, each with one trailing space (the space it was followed by)."""
     out, start = [], 0
     for i, ch in enumerate(line):
-        if ch in ".!?؟।" and (i + 1 == len(line) or line[i + 1] == " "):
-            out.append(line[start : i + 1] + " ")
+        if ch in SENTENCE_ENDS and (i + 1 == len(line) or line[i + 1] == " "):
+            out.append(line[start : i + 1].strip() + " ")
             start = i + 1
     if line[start:].strip():
-        out.append(line[start:])
+        out.append(line[start:].strip())
     return [s for s in out if s.strip()]
 
 

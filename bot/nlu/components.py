@@ -25,6 +25,8 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.languages import Languages, load_languages, normalise
 from bot.nlu import detect
+from bot.nlu.emergency import ARCHIVE_FILE as _EMERGENCY_FILE
+from bot.nlu.emergency import THRESHOLD as _DETECTOR_THRESHOLD
 from bot.nlu.emergency import EmergencyDetector as _EmergencyModel
 from bot.settings import ROOT
 
@@ -32,7 +34,6 @@ LANGUAGE = "language"  # the parse-data key the detector adds: {"code", "confide
 SIGNALS = "signals"  # the parse-data key the safety component adds: {"emergency"?, "option"?, "language_choice"?}
 EMERGENCY_SCORE = "emergency_score"  # the second emergency detector's probability (not in the parse output)
 _DETECTOR_FILE = "language_detector.pkl"
-_EMERGENCY_FILE = "emergency_detector.pkl"
 
 
 def _path(config: Dict[Text, Any], key: str) -> Path:
@@ -154,13 +155,15 @@ class EmergencyDetector(GraphComponent):
 class SafetySignals(GraphComponent):
     """Runs last. Emergency first: a danger phrase in any supported language, enough emergency probability from
     DIET, or the independent EmergencyDetector's vote makes the intent ``emergency`` whatever else was predicted.
-    Then noise becomes the fallback, and the cheap exact signals apply: a bare menu number ("3", "৩", "option 3")
-    and a short message that names a language ("español", "urdu mein").
+    Then noise becomes the fallback, and the cheap exact signals apply: a bare menu number ("3", "৩", "option 3"),
+    0 for the language list, the word the SMS answers give for more ("MORE", "MAS"), and a short message that names
+    a language ("español", "urdu mein").
     """
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"locales_dir": "locales", "emergency_threshold": 0.3, "detector_threshold": 0.5, "max_option": 20}
+        return {"locales_dir": "locales", "emergency_threshold": 0.3, "detector_threshold": _DETECTOR_THRESHOLD,
+                "max_option": 20}
 
     def __init__(self, config: Dict[Text, Any], languages: Languages) -> None:
         self._threshold = float(config["emergency_threshold"])
@@ -205,9 +208,15 @@ class SafetySignals(GraphComponent):
             words = len(norm.split())
             choice = (self._languages.named_in(text)
                       if words <= 2 or (words <= 5 and intent.get("name") == "change_language") else None)
-            if option is not None and 1 <= option <= self._max_option:
+            if option == 0:  # "Other language? Reply 0." (the line under an answer in a guessed language)
+                signals["language_menu"] = True
+                message.set(INTENT, {"name": "change_language", "confidence": 1.0}, add_to_output=True)
+            elif option is not None and 1 <= option <= self._max_option:
                 signals["option"] = option
                 message.set(INTENT, {"name": "choose_option", "confidence": 1.0}, add_to_output=True)
+            elif self._languages.asks_for_more(text):  # "Reply MORE for details." in her language
+                signals["more"] = True
+                message.set(INTENT, {"name": "follow_up", "confidence": 1.0}, add_to_output=True)
             elif choice:
                 signals["language_choice"] = choice
                 message.set(INTENT, {"name": "change_language", "confidence": 1.0}, add_to_output=True)

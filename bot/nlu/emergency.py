@@ -8,9 +8,20 @@ its natural decision boundary, not a value tuned on the evaluation set. Figures:
 """
 from __future__ import annotations
 
+import io
+import pickle
+import tarfile
+from pathlib import Path
 from typing import Iterable
 
 from bot.languages import normalise
+
+#: with balanced class weights, 0.5 is the model's natural boundary: the safety component and the gateway use it
+THRESHOLD = 0.5
+#: the detector reads at most this much of a message: a danger sentence is short, and work stays bounded
+MAX_CHARS = 1000
+#: where the trained detector sits inside a Rasa model archive (bot.nlu.components saves it under this name)
+ARCHIVE_FILE = "emergency_detector.pkl"
 
 
 class EmergencyDetector:
@@ -35,6 +46,23 @@ class EmergencyDetector:
         return cls(pipeline)
 
     def score(self, text: str) -> float:
+        text = text[:MAX_CHARS]
         if not normalise(text):
             return 0.0
         return float(self._pipeline.predict_proba([text])[0][1])
+
+    def flags(self, text: str) -> bool:
+        return self.score(text) >= THRESHOLD
+
+
+def load_from_model(model: Path) -> EmergencyDetector:
+    """The detector trained with a Rasa model, read from its archive (the gateway uses it without Rasa: a message
+    over the rate limit that it flags still goes through). Raises FileNotFoundError when the archive has none."""
+    with tarfile.open(model, "r:gz") as archive:
+        for member in archive.getmembers():
+            if member.isfile() and member.name.endswith("/" + ARCHIVE_FILE) and "EmergencyDetector" in member.name:
+                handle = archive.extractfile(member)
+                if handle is not None:
+                    # our own model archive, written by bot.nlu.components at training time (as Rasa loads it)
+                    return pickle.load(io.BytesIO(handle.read()))
+    raise FileNotFoundError(f"{model}: no {ARCHIVE_FILE} in this model; retrain it (python -m bot train)")
