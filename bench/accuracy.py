@@ -1,7 +1,14 @@
 """Topic accuracy, emergency recall and false alarms, and language accuracy on the held-out set.
 
-    python -m bench.accuracy            # the whole held-out set (bench/heldout/<lang>.yml, never trained on)
-    python -m bench.accuracy --quick    # 3 messages per language: proves the benchmark runs (used by the tests)
+    python -m bench.accuracy                # the held-out set (bench/heldout/<lang>.yml, never trained on)
+    python -m bench.accuracy --set unseen   # the second set (bench/unseen/), written after the model was tuned
+    python -m bench.accuracy --quick        # 3 messages per language: proves the benchmark runs (used by the tests)
+
+Targets (issue 7): at least 97% topic accuracy overall and 94% in every language, every emergency recognised, at
+most 1% of other messages taken for an emergency. The held-out set was looked at while tuning (it chose the
+categories of the second round of training examples), so its figures are optimistic; bench/unseen/ was written by
+someone who saw neither the training data nor the held-out set, after the last change to the model, and no change
+was made after measuring it.
 
 The topic of a message is what the trained model (our NLU components included) makes of it as the first message
 of a new conversation: its intent, with out_of_scope and the NLU fallback counted as the ``fallback`` topic.
@@ -20,14 +27,16 @@ import yaml
 
 from bot.settings import ROOT, Settings
 
-HELDOUT = ROOT / "bench" / "heldout"
+SETS = {"heldout": ROOT / "bench" / "heldout", "unseen": ROOT / "bench" / "unseen"}
 FALLBACK_INTENTS = {"out_of_scope", "nlu_fallback"}
+#: the targets (module docstring)
+MIN_OVERALL, MIN_PER_LANGUAGE, MAX_FALSE_ALARMS = 0.97, 0.94, 0.01
 
 
-def load_heldout(quick: bool = False) -> List[Tuple[str, str, str]]:
-    """(language, text, expected topic) for every held-out message."""
+def load_heldout(quick: bool = False, name: str = "heldout") -> List[Tuple[str, str, str]]:
+    """(language, text, expected topic) for every message of an evaluation set."""
     rows = []
-    for path in sorted(HELDOUT.glob("*.yml")):
+    for path in sorted(SETS[name].glob("*.yml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         messages = data["messages"][:3] if quick else data["messages"]
         rows += [(data["language"], str(m["text"]), str(m["topic"])) for m in messages]
@@ -95,23 +104,24 @@ def report(results: List[Dict]) -> bool:
     for r in results:
         if r["got"] != r["expected"]:
             print(f"  [{r['language']}] {r['expected']} -> {r['got']} ({r['confidence']:.2f}): {r['text'][:90]}")
-    return overall >= 0.90 and worst >= 0.85 and recall == 1.0 and false_alarms <= 0.02
+    return overall >= MIN_OVERALL and worst >= MIN_PER_LANGUAGE and recall == 1.0 and false_alarms <= MAX_FALSE_ALARMS
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--set", choices=sorted(SETS), default="heldout", dest="name")
     args = parser.parse_args()
     from bot.training import ensure_model
 
     model = ensure_model(Settings.from_env())
-    rows = load_heldout(args.quick)
+    rows = load_heldout(args.quick, args.name)
     started = time.monotonic()
     results = asyncio.run(evaluate(model, rows))
     met = report(results)
-    print(f"\nmodel {model.name}; {len(rows)} messages in {time.monotonic() - started:.1f} s; "
-          f"targets (>=90% overall, >=85% per language, emergency recall 100%, <=2% false alarms): "
-          f"{'MET' if met else 'NOT MET'}")
+    print(f"\nmodel {model.name}; set {args.name}; {len(rows)} messages in {time.monotonic() - started:.1f} s; "
+          f"targets (>={MIN_OVERALL:.0%} overall, >={MIN_PER_LANGUAGE:.0%} per language, emergency recall 100%, "
+          f"<={MAX_FALSE_ALARMS:.0%} false alarms): {'MET' if met else 'NOT MET'}")
     sys.exit(0 if met or args.quick else 1)
 
 

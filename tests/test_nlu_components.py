@@ -100,3 +100,29 @@ def test_real_text_is_not_noise(signals, text):
 def test_danger_outranks_noise(signals):
     intent, _ = _run(signals, _message("aaaaaaaaaaaaaaaaaaaaaaaa he has a knife", "deny", 0.5))
     assert intent == "emergency"
+
+
+def test_zero_opens_the_language_list_and_the_more_word_asks_for_more(signals):
+    assert _run(signals, _message("0", "deny", 0.5)) == ("change_language", {"language_menu": True})
+    for word in ("MORE", "mas", "más", "WIECEJ", "المزيد", "আরও"):
+        intent, extra = _run(signals, _message(word, "greet", 0.6))
+        assert intent == "follow_up" and extra["more"] is True, word
+
+
+def test_the_ensemble_averages_diet_with_the_second_model_but_keeps_diets_emergency():
+    from bot.nlu.components import DIET_EMERGENCY, IntentEnsemble
+    from bot.nlu.intents import IntentModel
+
+    texts = ["my husband hits me", "he beats me every day", "is this free", "who are you",
+             "he is hitting me now", "help he has a knife"] * 3
+    intents = ["domestic_abuse"] * 2 + ["about_service"] * 2 + ["emergency"] * 2
+    ensemble = IntentEnsemble(IntentEnsemble.get_default_config(), None, None, IntentModel.fit(texts, intents * 3))
+    # DIET unsure between two topics, with some emergency probability; the second model is sure of the topic
+    message = Message(data={TEXT: "my husband hits me", INTENT: {"name": "about_service", "confidence": 0.45},
+                            INTENT_RANKING_KEY: [{"name": "about_service", "confidence": 0.45},
+                                                 {"name": "domestic_abuse", "confidence": 0.40},
+                                                 {"name": "emergency", "confidence": 0.15}]})
+    [out] = ensemble.process([message])
+    assert out.get(INTENT)["name"] == "domestic_abuse"
+    assert out.get(DIET_EMERGENCY) == 0.15
+    assert abs(sum(r["confidence"] for r in out.get(INTENT_RANKING_KEY)) - 1.0) < 0.05

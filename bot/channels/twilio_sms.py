@@ -2,8 +2,9 @@
 
 The signature (X-Twilio-Signature) is an HMAC of the public URL configured at Twilio plus the POST parameters, with
 the account's auth token; it is checked with twilio's own RequestValidator before any parameter is read. Twilio's
-reserved keywords (STOP, START, HELP, ...) are Twilio's: it handles opt-out and opt-in itself, so the gateway does
-not answer them, and uses its own words for its own commands.
+opt-out and opt-in keywords (STOP, START, YES, ...) are Twilio's: it handles them itself, so the gateway does not
+answer them, and uses its own words for its own commands. HELP and INFO are answered: to this service "help" is a
+woman asking for help, maybe in danger, and Twilio's own help reply (where it sends one) says nothing about 999.
 """
 from __future__ import annotations
 
@@ -21,11 +22,11 @@ from bot.channels.sms_format import sms_bodies
 
 logger = logging.getLogger(__name__)
 
-#: Twilio's default opt-out, opt-in and help keywords (matched on the whole message, any case)
+#: Twilio's default opt-out and opt-in keywords (matched on the whole message, any case): after an opt-out Twilio
+#: refuses to deliver to her number, after an opt-in it confirms itself. HELP and INFO are not here: see above.
 RESERVED_KEYWORDS = frozenset({
     "STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE", "STOP ALL",
     "START", "YES", "UNSTOP", "OPTIN",
-    "HELP", "INFO",
 })
 
 _API_BASE = "https://api.twilio.com"

@@ -179,7 +179,22 @@ def _bidi_problems(text: str) -> List[str]:
                 for m in _SPACED_NUMBER.finditer(text) if not m.group(1)]
     problems += [f"brackets around {m.group(1)!r}: write it without brackets (or use bidi marks) so it displays "
                  f"in the right order" for m in _BRACKETED.finditer(text) if _LATIN_OR_DIGIT.search(m.group(1))]
+    problems += [f"{m.group(0)!r} shows as \"+{m.group(0)[:-1]}\" in right-to-left text: write it in words "
+                 f"(e.g. \"16 or over\")" for m in re.finditer(r"\d+\+(?!\u200e)", text)]
+    # a phone lays out each line by its first strong letter: a line opening with a Latin word is shown left to right
+    problems += [f"the line {line[:30]!r} starts with a Latin word: start it with a word in the language's script "
+                 f"(or U+200F) so it displays right to left" for line in text.splitlines()
+                 if _ARABIC_LETTER.search(line) and _first_strong_is_latin(line)]
     return problems
+
+
+def _first_strong_is_latin(line: str) -> bool:
+    for ch in line:
+        if ch in "\u200f\u061c" or _ARABIC_LETTER.match(ch):
+            return False
+        if ch == "\u200e" or ("A" <= ch <= "Z" or "a" <= ch <= "z"):
+            return True
+    return False
 
 
 def _check_menu(store: ContentStore, report: Report) -> None:

@@ -2,6 +2,7 @@
 
 - NormalisingTokenizer: whitespace tokens whose lemmas are lowercased and stripped of Latin accents;
 - LanguageDetector: adds the message's language (trained with the model on data/nlu/<lang>.yml);
+- IntentEnsemble: averages DIET's intent ranking with a second, tf-idf logistic regression's (trained with the model);
 - EmergencyDetector: a second, independent emergency model (trained with the model);
 - SafetySignals: runs last; emergency first, then noise, menu numbers and language names.
 """
@@ -28,12 +29,15 @@ from bot.nlu import detect
 from bot.nlu.emergency import ARCHIVE_FILE as _EMERGENCY_FILE
 from bot.nlu.emergency import THRESHOLD as _DETECTOR_THRESHOLD
 from bot.nlu.emergency import EmergencyDetector as _EmergencyModel
+from bot.nlu.intents import IntentModel
 from bot.settings import ROOT
 
 LANGUAGE = "language"  # the parse-data key the detector adds: {"code", "confidence", "method", "words"}
 SIGNALS = "signals"  # the parse-data key the safety component adds: {"emergency"?, "option"?, "language_choice"?}
 EMERGENCY_SCORE = "emergency_score"  # the second emergency detector's probability (not in the parse output)
+DIET_EMERGENCY = "diet_emergency"  # DIET's own emergency confidence, before the ensemble averages it
 _DETECTOR_FILE = "language_detector.pkl"
+_INTENT_FILE = "intent_model.pkl"
 
 
 def _path(config: Dict[Text, Any], key: str) -> Path:
@@ -106,6 +110,61 @@ class LanguageDetector(GraphComponent):
             message.set(LANGUAGE, result.as_dict() if result else {"code": None, "confidence": 0.0},
                         add_to_output=True)
         return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
+class IntentEnsemble(GraphComponent):
+    """Runs after DIET: the intent becomes the best of the equal-weight average of DIET's ranking and an independent
+    tf-idf logistic regression's (bot.nlu.intents). DIET's own emergency confidence is kept for SafetySignals, so
+    averaging can never hide an emergency DIET saw."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"weight": 0.5, "ranking_length": 10}
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+                 model: Optional[IntentModel] = None) -> None:
+        self._weight = float(config["weight"])
+        self._ranking_length = int(config["ranking_length"])
+        self._model_storage = model_storage
+        self._resource = resource
+        self._model = model
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "IntentEnsemble":
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        examples = [m for m in training_data.intent_examples if m.get(TEXT)]
+        self._model = IntentModel.fit([m.get(TEXT) for m in examples], [m.get(INTENT) for m in examples])
+        _save(self._model_storage, self._resource, _INTENT_FILE, self._model)
+        return self._resource
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "IntentEnsemble":
+        return cls(config, model_storage, resource, _load(model_storage, resource, _INTENT_FILE))
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            self._process_one(message)
+        return messages
+
+    def _process_one(self, message: Message) -> None:
+        diet = {r["name"]: float(r.get("confidence") or 0.0) for r in message.get(INTENT_RANKING_KEY) or []}
+        message.set(DIET_EMERGENCY, diet.get("emergency", 0.0))
+        other = self._model.probabilities(message.get(TEXT) or "") if self._model else {}
+        if not other:
+            return
+        combined = {name: (1 - self._weight) * diet.get(name, 0.0) + self._weight * other.get(name, 0.0)
+                    for name in set(diet) | set(other)}
+        ranking = sorted(combined.items(), key=lambda item: item[1], reverse=True)[: self._ranking_length]
+        message.set(INTENT, {"name": ranking[0][0], "confidence": ranking[0][1]}, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [{"name": n, "confidence": c} for n, c in ranking], add_to_output=True)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
@@ -189,8 +248,8 @@ class SafetySignals(GraphComponent):
         signals: Dict[str, Any] = {}
         intent = message.get(INTENT) or {}
         ranking = message.get(INTENT_RANKING_KEY) or []
-        emergency_confidence = max((r.get("confidence", 0.0) for r in ranking if r.get("name") == "emergency"),
-                                   default=0.0)
+        emergency_confidence = max([r.get("confidence", 0.0) for r in ranking if r.get("name") == "emergency"]
+                                   + [float(message.get(DIET_EMERGENCY) or 0.0)])
         phrase = self.emergency_phrase(norm)
         detector = float(message.get(EMERGENCY_SCORE) or 0.0)
         by_model = intent.get("name") == "emergency" or emergency_confidence >= self._threshold
