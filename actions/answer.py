@@ -76,4 +76,5 @@ def turn_from_parse_data(latest: Dict[Text, Any], languages: Languages) -> Turn:
         marked_languages=languages.marked_in(text),
         script=script_of(text),
         command=str(command) if command else None,
+        detection_method=language.get("method"),
     )

@@ -36,6 +36,8 @@ LANGUAGE_MENU = "languages"
 LANGUAGE_MENU_TOPIC = "language_menu"  # not a topic with an entry: the language list on its own
 #: Telegram's /start, passed by the gateway as the ``command`` metadata
 START = "start"
+#: what the language detector says of a script or language the service does not speak (bot.nlu.detect)
+UNSUPPORTED = frozenset({"unsupported-script", "unsupported-language"})
 
 #: intents that are answered by the topic of the same name
 _DIRECT = set(RIGHTS_TOPICS) | {"greet", "about_service", "goodbye", "thanks", "menu", "change_language"}
@@ -70,6 +72,9 @@ class Turn:
     script: Optional[str] = None
     #: a gateway command (START) rather than her words
     command: Optional[str] = None
+    #: how the detector decided: "char-ngrams", or "unsupported-script" / "unsupported-language" for a language the
+    #: service does not speak
+    detection_method: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -160,6 +165,8 @@ def _short_first_message(turn: Turn, detected: Optional[str], languages: Languag
     marked = turn.marked_languages & set(languages.codes)
     if len(marked) == 1:
         return next(iter(marked)), False
+    if turn.detection_method in UNSUPPORTED:
+        return None, True  # a language the service does not speak: the language list (it carries 999)
     if turn.script is not None:
         same_script = [p.code for p in languages.profiles if script_of(p.endonym) == turn.script]
         if turn.script != script_of(languages.get(languages.default).endonym if languages.get(languages.default)

@@ -123,7 +123,11 @@ async def _ask(settings: Settings, messages: Iterable[str], channel: str, rasa_u
 
 
 def _run(settings: Settings) -> None:
+    import signal
     import time
+
+    # a supervisor's SIGTERM stops the children too (Ctrl-C already does): without this they would outlive us
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
     from bot.services import Services
     from bot.training import ensure_model

@@ -158,20 +158,19 @@ class Pipeline:
     async def _send(self, adapter: Adapter, pseudonym: str, route: Route, replies: List[AssistantReply]) -> Route:
         """Send each reply (metadata stripped: only the text leaves), remembering the ids of what was sent.
 
-        On SMS the first message of the turn opens with the neutral line (what a lock screen shows), unless the
-        turn carries the emergency answer: then "999" comes first, and nothing goes before it.
+        On SMS each reply opens with the neutral line (a lock screen shows the first 40 characters of the latest
+        message: the menu after a greeting is a message of its own), on its first part only when a long reply is
+        split; unless the turn carries the emergency answer: then "999" comes first, and nothing goes before it.
         """
         urgent = any(reply.meta.get("urgent") for reply in replies)
-        first = True
         for reply in replies:
             language = reply.meta.get("language")
             if language in self._content.languages.codes:
                 route = Route(route.channel, route.address, language, route.message_ids)
             neutral = ""
-            if first and not urgent and adapter.form == SMS and self._settings.neutral_first_line:
+            if not urgent and adapter.form == SMS and self._settings.neutral_first_line:
                 neutral = self._ui(route.language or self._content.languages.default).get("neutral_line")
             for body in adapter.bodies(reply.text, neutral):
-                first = False
                 try:
                     sent = await adapter.send(route.address, body)
                 except ChannelError as exc:

@@ -53,6 +53,7 @@ def test_production_withholds_unvetted_answers(store):
 
 
 def test_unknown_first_language_gets_the_multilingual_menu(store):
-    [payload], events = _run(store, _tracker("ok", "affirm", language={"code": None, "confidence": 0.0}))
+    [payload], events = _run(store, _tracker("привет", "greet", language={"code": None, "confidence": 0.0,
+                                                                          "method": "unsupported-script"}))
     assert payload["text"] == store.languages.menu_text()
     assert SlotSet("menu", "languages") in events

@@ -28,7 +28,8 @@ def test_ask_prints_one_json_object_per_message(services):
 def test_ask_reads_stdin_and_treats_each_line_as_a_new_conversation(services):
     result = _bot("ask", "--rasa-url", services.settings.rasa_url, stdin="hola\n1\n")
     lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [line["topic"] for line in lines] == ["greet", "change_language"]   # "1" alone: no menu open yet
+    # "1" alone, first: the default language (a bare number decides no language), and topic 1 of the menu
+    assert [(line["topic"], line["language"]) for line in lines] == [("greet", "es"), ("police_immigration", "en")]
 
 
 def test_ask_starts_its_own_servers_when_none_is_given(model):
@@ -69,3 +70,38 @@ def test_rasa_data_validate():
     result = subprocess.run([sys.executable, "-m", "rasa", "data", "validate", "--quiet"], cwd=ROOT,
                             capture_output=True, text=True, timeout=600, env={**os.environ, **QUIET_ENV})
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def test_run_stops_its_children_on_sigterm(model, tmp_path):
+    """A supervisor stops `python -m bot run` with SIGTERM: Rasa, the action server and the gateway go with it."""
+    import signal
+    import time
+
+    from bot.services import free_port
+
+    ports = {"ASSISTANT_RASA_PORT": free_port(), "ASSISTANT_ACTION_PORT": free_port(),
+             "ASSISTANT_GATEWAY_PORT": free_port()}
+    env = {**os.environ, **QUIET_ENV, **{k: str(v) for k, v in ports.items()},
+           "ASSISTANT_DATABASE_URL": f"sqlite:///{tmp_path / 'assistant.db'}"}
+    run = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env, stderr=subprocess.PIPE,
+                           stdout=subprocess.DEVNULL, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        lines = []
+        while time.monotonic() < deadline:
+            line = run.stderr.readline()
+            lines.append(line)
+            if line.startswith("CONTENT:") or run.poll() is not None:
+                break
+        assert any("answers are vetted" in line for line in lines), "".join(lines[-20:])
+        children = subprocess.run(["pgrep", "-P", str(run.pid)], capture_output=True, text=True).stdout.split()
+        assert len(children) == 3, children
+        run.send_signal(signal.SIGTERM)
+        assert run.wait(timeout=60) == 0
+        time.sleep(1)
+        alive = [pid for pid in children if os.path.exists(f"/proc/{pid}")
+                 and "zombie" not in open(f"/proc/{pid}/status").read().lower()]
+        assert alive == []
+    finally:
+        if run.poll() is None:
+            run.kill()

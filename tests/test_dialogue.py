@@ -196,3 +196,8 @@ def test_i_dont_understand_as_a_first_message_explains_the_service(run):
 def test_the_new_topics_answer_directly(run, intent):
     d = run(State(language="fr", menu=TOPIC_MENU), intent=intent)
     assert (d.topic, d.variant) == (intent, ANSWER)
+
+
+def test_a_short_first_message_in_a_language_the_service_does_not_speak_gets_the_language_list(run):
+    d = run(intent="greet", detected_language=None, words=1, detection_method="unsupported-script")
+    assert d.topic == LANGUAGE_MENU_TOPIC

@@ -290,3 +290,9 @@ def test_telegram_send_errors(errors, outcome):
             assert "99" not in str(raised.value) and "hello" not in str(raised.value)
         attempts = len(fake.named("/sendMessage"))
     assert attempts == {"sent": len(errors) + 1, "blocked": 1, "gave up": 3}[outcome]
+
+
+def test_a_headline_with_a_starred_phrase_is_bold_once_not_nested():
+    html = to_html("*Call 999 now.* (112 also works.)\n\nIf you can, speak.")
+    assert html.startswith("<b>Call 999 now. (112 also works.)</b>")
+    assert "<b><b>" not in html and html.count("<b>") == html.count("</b>") == 1

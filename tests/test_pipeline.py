@@ -79,13 +79,17 @@ def say(pipeline, phone: str, address: str, text: str = "", command: Optional[st
 
 
 # ---- what comes first in an SMS ----------------------------------------------------------------------------------
-def test_the_neutral_line_opens_the_first_sms_of_a_reply_only(make_pipeline, store):
+def test_the_neutral_line_opens_each_reply_but_not_the_later_parts_of_a_long_one(make_pipeline, store):
     pipeline, _, _ = make_pipeline(lambda text, meta: rendered(store, "greet", "en"))  # greeting, then the menu
     bodies = say(pipeline, "sim-sms", "+447700900001", "hi")
     neutral = store.ui["en"].get("neutral_line")
     assert len(bodies) == 2
-    assert bodies[0].startswith(neutral + "\n")
-    assert not bodies[1].startswith(neutral), "the menu, the second message of the same reply, has no neutral line"
+    # the menu is a message of its own: a lock screen would show "1 Police and the Home Office" without the line
+    assert all(body.startswith(neutral + "\n") for body in bodies)
+    long = [AssistantReply("A sentence about rights that goes on for a while. " * 25, {"language": "en"})]
+    pipeline, _, _ = make_pipeline(lambda text, meta: long)
+    parts = say(pipeline, "sim-sms", "+447700900011", "tell me everything")
+    assert len(parts) > 1 and parts[0].startswith(neutral) and not any(p.startswith(neutral) for p in parts[1:])
 
 
 @pytest.mark.parametrize("language", ["en", "es", "ar", "ur", "bn", "pl"])

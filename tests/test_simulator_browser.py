@@ -190,6 +190,19 @@ def test_sms_language_menu_then_a_number_switches_to_spanish_and_arabic_reads_ri
     assert sim.page.get_by_test_id("lockscreen").get_attribute("dir") == "auto"
 
 
+def test_sms_a_long_urdu_answer_arrives_as_one_message_that_reads_right_to_left(sim):
+    answer = sim.say("sms", "agar main police ko bataun ke mera shohar mujhe marta hai to kya woh home office ko "
+                            "bata denge ke mera visa khatam ho gaya hai")
+    [reply] = answer["json"]["replies"]
+    assert reply["sms"]["encoding"] == "UCS-2" and reply["sms"]["segments"] <= 3
+    urdu_neutral = yaml.safe_load((ROOT / "locales" / "ur" / "_ui.yml").read_text(encoding="utf-8"))["strings"][
+        "neutral_line"]
+    assert reply["text"].startswith(urdu_neutral + "\n")
+    bubble = sim.replies("sms").last.locator(".text")
+    assert bubble.evaluate("n => getComputedStyle(n).direction") == "rtl"
+    assert "\u200e0808" in reply["text"] or "0808" not in reply["text"]
+
+
 # ---- Telegram -------------------------------------------------------------------------------------------------------
 def test_telegram_conversation_then_forget_me_deletes_the_earlier_bubbles(sim):
     sim.say("telegram", "hi")
@@ -298,6 +311,11 @@ def test_layout_and_screenshot(sim, tmp_path):
     sim.say("telegram", "will police tell immigration")
     expect(sim.page.get_by_text("Local simulator — nothing here is sent to a phone. Conversations are held in "
                                 "memory only.")).to_be_visible()
+    status = sim.page.get_by_test_id("content-status")
+    expect(status).to_be_visible()
+    expect(status).to_contain_text("answers are vetted by a reviewer")
+    expect(status).to_contain_text("Translations not checked by a person")
+    expect(status).to_contain_text("do not use them as checked advice")
     sms = sim.page.locator("section.phone-sms").bounding_box()
     telegram = sim.page.locator("section.phone-telegram").bounding_box()
     assert abs(sms["y"] - telegram["y"]) < 2 and telegram["x"] >= sms["x"] + sms["width"]  # side by side

@@ -26,7 +26,7 @@ def to_html(text: str) -> str:
             lines.append(_STARRED.sub(r"<b>\1</b>", html.escape(line, quote=False)))
         block = "\n".join(lines)
         if i == 0 and len(paragraphs) > 1 and len(paragraph) <= HEADLINE_MAX and "\n" not in paragraph:
-            block = f"<b>{block}</b>"
+            block = "<b>" + block.replace("<b>", "").replace("</b>", "") + "</b>"  # bold once, not nested
         out.append(block)
     return "\n\n".join(out)
 
