@@ -77,4 +77,5 @@ def turn_from_parse_data(latest: Dict[Text, Any], languages: Languages) -> Turn:
         script=script_of(text),
         command=str(command) if command else None,
         detection_method=language.get("method"),
+        language_votes={str(k): int(v) for k, v in (language.get("votes") or {}).items()},
     )

@@ -14,6 +14,7 @@ Order of precedence, fixed because safety depends on it:
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import FrozenSet, Mapping, Optional, Tuple
 
@@ -66,8 +67,10 @@ class Turn:
     option: Optional[int] = None
     language_choice: Optional[str] = None
     language_hint: Optional[str] = None
-    #: the languages whose marker words the message uses ("hola" -> {"es"})
+    #: the languages whose marker words or own letters the message uses ("hola" -> {"es"}, "zostałam" -> {"pl"})
     marked_languages: FrozenSet[str] = field(default_factory=frozenset)
+    #: per language, how many of its words only that language's training examples use ("ayuda" -> {"es": 1})
+    language_votes: Mapping[str, int] = field(default_factory=dict)
     #: the script of its letters (bot.languages LATIN, ARABIC, BENGALI) or None
     script: Optional[str] = None
     #: a gateway command (START) rather than her words
@@ -162,9 +165,10 @@ def _short_first_message(turn: Turn, detected: Optional[str], languages: Languag
     """"hi", "ok", "help me", "i am scared": too short for the detector ("hi" reads as Urdu to it). Its words decide
     ("hola", "madad chahiye"), or its script ("আমি" can only be Bengali; Arabic script is Arabic or Urdu, and there
     the detector chooses between the two); otherwise the default language, as a guess."""
+    decided = _decided_by_words(turn, languages)
+    if decided:
+        return decided, False
     marked = turn.marked_languages & set(languages.codes)
-    if len(marked) == 1:
-        return next(iter(marked)), False
     if turn.detection_method in UNSUPPORTED:
         return None, True  # a language the service does not speak: the language list (it carries 999)
     if turn.script is not None:
@@ -179,6 +183,18 @@ def _short_first_message(turn: Turn, detected: Optional[str], languages: Languag
     if detected in marked:
         return detected, True
     return languages.default, True
+
+
+def _decided_by_words(turn: Turn, languages: Languages) -> Optional[str]:
+    """The one language her words point to: a marker word or a letter of its own counts one, and so does each word
+    only that language's training examples use; a tie ("i am scared": "am" is Romanian, "scared" English) decides
+    nothing."""
+    votes = Counter({code: n for code, n in turn.language_votes.items() if code in languages.codes})
+    votes.update(code for code in turn.marked_languages if code in languages.codes)
+    ranked = votes.most_common(2)
+    if ranked and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]):
+        return ranked[0][0]
+    return None
 
 
 def _explicit_choice(turn: Turn, state: State, languages: Languages) -> Optional[str]:

@@ -31,6 +31,11 @@ class LanguageProfile:
     emergency_phrases: Tuple[str, ...]
     #: the word her SMS answers tell her to send for the next detail ("MORE", "MAS"): always a follow-up
     more_words: Tuple[str, ...] = ()
+    #: letters only this language writes, of those supported ("ł", "ă", "ے"): a message using one is in it
+    letters: Tuple[str, ...] = ()
+    #: a cry for help ("help me", "ayúdame") and a word for now ("now", "daba"): together, an emergency
+    help_words: Tuple[str, ...] = ()
+    now_words: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -59,9 +64,21 @@ class Languages:
         return self.profiles[number - 1].code if 1 <= number <= len(self.profiles) else None
 
     def marked_in(self, text: str) -> FrozenSet[str]:
-        """The languages whose marker words (locales/<code>/_language.yml) a message uses: "hola" -> {"es"}."""
+        """The languages whose marker words or own letters (locales/<code>/_language.yml) a message uses:
+        "hola" -> {"es"}, "zostałam" -> {"pl"} (letters are looked for before accents are stripped)."""
         words = set(normalise(text).split())
-        return frozenset(p.code for p in self.profiles if words & _normalised(p.markers))
+        lowered = text.lower()
+        return frozenset(p.code for p in self.profiles
+                         if words & _normalised(p.markers) or any(letter in lowered for letter in p.letters))
+
+    def cries_for_help_now(self, text: str) -> bool:
+        """A cry for help and a word for "now" in one message, in any of the languages, mixed or not ("help me
+        now", "3awnini daba", "ayudame ya"): an emergency whatever else it says."""
+        padded = f" {normalise(text)} "
+        helps = (w for p in self.profiles for w in _normalised(p.help_words))
+        if not any(f" {w} " in padded for w in helps):
+            return False
+        return any(f" {w} " in padded for p in self.profiles for w in _normalised(p.now_words))
 
     def asks_for_more(self, text: str) -> bool:
         """The whole message is one of the "more" words the SMS answers tell her to send, in any language."""
@@ -136,6 +153,9 @@ def _load_profile(locales_dir: Path, code: str) -> LanguageProfile:
             markers=_strings(data.get("markers", [])),
             emergency_phrases=_strings(data.get("emergency_phrases", [])),
             more_words=_strings(data.get("more_words", [])),
+            letters=_strings(data.get("letters", [])),
+            help_words=_strings(data.get("help_words", [])),
+            now_words=_strings(data.get("now_words", [])),
         )
     except FileNotFoundError:
         raise LanguageConfigError(f"{path} is missing: every supported language needs one (see docs/content.md).") from None

@@ -23,10 +23,11 @@ logger = logging.getLogger(__name__)
 
 class Recogniser:
     def __init__(self, forget_phrases: FrozenSet[str], emergency_phrases: Tuple[str, ...],
-                 detector: Optional[EmergencyDetector] = None) -> None:
+                 detector: Optional[EmergencyDetector] = None, languages: Optional[Languages] = None) -> None:
         self._forget = forget_phrases
         self._emergency = emergency_phrases
         self._detector = detector
+        self._languages = languages
 
     @classmethod
     def load(cls, languages: Languages, nlu_dir: Path, model: Optional[Path] = None) -> "Recogniser":
@@ -50,17 +51,19 @@ class Recogniser:
             except (OSError, FileNotFoundError) as exc:
                 logger.warning("event=danger_detector_missing error=%s: only the danger phrases exempt a message "
                                "from the rate limit; train the model (python -m bot train)", exc.__class__.__name__)
-        return cls(frozenset(forget), emergency, detector)
+        return cls(frozenset(forget), emergency, detector, languages)
 
     def is_forget(self, text: str) -> bool:
         """The whole message is a way of saying "forget me" (any supported language, accents and case ignored)."""
         return normalise(text) in self._forget
 
     def mentions_danger(self, text: str) -> bool:
-        """A danger phrase ("he is hitting me", "me está pegando"), or the emergency detector flags the message
-        ("he is coming back")."""
+        """A danger phrase ("he is hitting me", "me está pegando"), a cry for help with "now" ("3awnini daba"), or
+        the emergency detector flags the message ("he is coming back")."""
         padded = f" {normalise(text)} "
         if any(phrase in padded for phrase in self._emergency):
+            return True
+        if self._languages is not None and self._languages.cries_for_help_now(text):
             return True
         return self._detector is not None and self._detector.flags(text)
 

@@ -173,7 +173,7 @@ def test_telegram_start_greets_then_offers_the_languages(run):
     assert (d.language, d.state.language, d.then) == ("en", None, THEN_LANGUAGE_MENU)
 
 
-# ---- more, and simpler ------------------------------------------------------------------------------------------------
+# ---- more, and simpler ----------------------------------------------------------------------------------------------
 
 def test_more_gives_the_next_detail(run):
     d = run(State(language="es", last_topic="police_immigration", menu=TOPIC_MENU), intent="follow_up")
@@ -201,3 +201,17 @@ def test_the_new_topics_answer_directly(run, intent):
 def test_a_short_first_message_in_a_language_the_service_does_not_speak_gets_the_language_list(run):
     d = run(intent="greet", detected_language=None, words=1, detection_method="unsupported-script")
     assert d.topic == LANGUAGE_MENU_TOPIC
+
+
+@pytest.mark.parametrize("votes, marked, expected", [
+    ({"pl": 1}, frozenset(), "pl"),                 # "zostałam zgwałcona": a Polish word (or letter)
+    ({"en": 1, "ro": 1}, frozenset(), "en"),        # "i am scared": a tie decides nothing: the default, as a guess
+    ({"ur": 3}, frozenset({"ur"}), "ur"),           # "mera rape hua hai"
+    ({"es": 1}, frozenset({"pt"}), "en"),           # one word each way: a tie
+    ({"es": 2}, frozenset({"pt"}), "es"),
+])
+def test_a_short_first_message_is_decided_by_the_words_only_one_language_uses(run, votes, marked, expected):
+    d = run(intent="sexual_violence", detected_language="en", detected_confidence=0.5, words=2, script=LATIN,
+            language_votes=votes, marked_languages=marked)
+    assert d.language == expected
+    assert d.language_line is (expected == "en")

@@ -36,8 +36,6 @@ LANGUAGE = "language"  # the parse-data key the detector adds: {"code", "confide
 SIGNALS = "signals"  # the parse-data key the safety component adds: {"emergency"?, "option"?, "language_choice"?}
 EMERGENCY_SCORE = "emergency_score"  # the second emergency detector's probability (not in the parse output)
 DIET_EMERGENCY = "diet_emergency"  # DIET's own emergency confidence, before the ensemble averages it
-_DETECTOR_FILE = "language_detector.pkl"
-_INTENT_FILE = "intent_model.pkl"
 
 
 def _path(config: Dict[Text, Any], key: str) -> Path:
@@ -72,142 +70,120 @@ class NormalisingTokenizer(WhitespaceTokenizer):
         return tokens
 
 
+class _TrainedComponent(GraphComponent):
+    """A component whose state is one model of ours, fitted at training time and pickled into the Rasa model's
+    storage under ``FILE``; subclasses say how to ``fit`` it and how to ``process`` with it."""
+
+    FILE = ""
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+                 model: Any = None) -> None:
+        self._config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self._model = model
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "_TrainedComponent":
+        return cls(config, model_storage, resource)
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "_TrainedComponent":
+        return cls(config, model_storage, resource, _load(model_storage, resource, cls.FILE))
+
+    def train(self, training_data: TrainingData) -> Resource:
+        self._model = self.fit(training_data)
+        _save(self._model_storage, self._resource, self.FILE, self._model)
+        return self._resource
+
+    def fit(self, training_data: TrainingData) -> Any:
+        raise NotImplementedError
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            self.process_one(message)
+        return messages
+
+    def process_one(self, message: Message) -> None:
+        raise NotImplementedError
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+
+def _intent_examples(training_data: TrainingData) -> List[Message]:
+    return [m for m in training_data.intent_examples if m.get(TEXT)]
+
+
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=True)
-class LanguageDetector(GraphComponent):
+class LanguageDetector(_TrainedComponent):
     """Adds the message's language to the parse data; trained on data/nlu/<lang>.yml (file = language)."""
+
+    FILE = "language_detector.pkl"
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {"nlu_dir": "data/nlu", "locales_dir": "locales"}
 
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-                 detector: Optional[detect.LanguageDetector] = None) -> None:
-        self._config = config
-        self._model_storage = model_storage
-        self._resource = resource
-        self._detector = detector
-
-    @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "LanguageDetector":
-        return cls(config, model_storage, resource)
-
-    def train(self, training_data: TrainingData) -> Resource:
+    def fit(self, training_data: TrainingData) -> detect.LanguageDetector:
         languages = load_languages(_path(self._config, "locales_dir"))
         texts, labels = detect.examples_by_language(_path(self._config, "nlu_dir"), languages.codes)
-        self._detector = detect.LanguageDetector.fit(texts, labels, languages.codes)
-        _save(self._model_storage, self._resource, _DETECTOR_FILE, self._detector)
-        return self._resource
+        return detect.LanguageDetector.fit(texts, labels, languages.codes)
 
-    @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "LanguageDetector":
-        return cls(config, model_storage, resource, _load(model_storage, resource, _DETECTOR_FILE))
-
-    def process(self, messages: List[Message]) -> List[Message]:
-        for message in messages:
-            result = self._detector.detect(message.get(TEXT) or "") if self._detector else None
-            message.set(LANGUAGE, result.as_dict() if result else {"code": None, "confidence": 0.0},
-                        add_to_output=True)
-        return messages
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
+    def process_one(self, message: Message) -> None:
+        result = self._model.detect(message.get(TEXT) or "") if self._model else None
+        message.set(LANGUAGE, result.as_dict() if result else {"code": None, "confidence": 0.0},
+                    add_to_output=True)
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
-class IntentEnsemble(GraphComponent):
+class IntentEnsemble(_TrainedComponent):
     """Runs after DIET: the intent becomes the best of the equal-weight average of DIET's ranking and an independent
     tf-idf logistic regression's (bot.nlu.intents). DIET's own emergency confidence is kept for SafetySignals, so
     averaging can never hide an emergency DIET saw."""
+
+    FILE = "intent_model.pkl"
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {"weight": 0.5, "ranking_length": 10}
 
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-                 model: Optional[IntentModel] = None) -> None:
-        self._weight = float(config["weight"])
-        self._ranking_length = int(config["ranking_length"])
-        self._model_storage = model_storage
-        self._resource = resource
-        self._model = model
+    def fit(self, training_data: TrainingData) -> IntentModel:
+        examples = _intent_examples(training_data)
+        return IntentModel.fit([m.get(TEXT) for m in examples], [m.get(INTENT) for m in examples])
 
-    @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "IntentEnsemble":
-        return cls(config, model_storage, resource)
-
-    def train(self, training_data: TrainingData) -> Resource:
-        examples = [m for m in training_data.intent_examples if m.get(TEXT)]
-        self._model = IntentModel.fit([m.get(TEXT) for m in examples], [m.get(INTENT) for m in examples])
-        _save(self._model_storage, self._resource, _INTENT_FILE, self._model)
-        return self._resource
-
-    @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "IntentEnsemble":
-        return cls(config, model_storage, resource, _load(model_storage, resource, _INTENT_FILE))
-
-    def process(self, messages: List[Message]) -> List[Message]:
-        for message in messages:
-            self._process_one(message)
-        return messages
-
-    def _process_one(self, message: Message) -> None:
+    def process_one(self, message: Message) -> None:
+        weight, length = float(self._config["weight"]), int(self._config["ranking_length"])
         diet = {r["name"]: float(r.get("confidence") or 0.0) for r in message.get(INTENT_RANKING_KEY) or []}
         message.set(DIET_EMERGENCY, diet.get("emergency", 0.0))
         other = self._model.probabilities(message.get(TEXT) or "") if self._model else {}
         if not other:
             return
-        combined = {name: (1 - self._weight) * diet.get(name, 0.0) + self._weight * other.get(name, 0.0)
+        combined = {name: (1 - weight) * diet.get(name, 0.0) + weight * other.get(name, 0.0)
                     for name in set(diet) | set(other)}
-        ranking = sorted(combined.items(), key=lambda item: item[1], reverse=True)[: self._ranking_length]
+        ranking = sorted(combined.items(), key=lambda item: item[1], reverse=True)[:length]
         message.set(INTENT, {"name": ranking[0][0], "confidence": ranking[0][1]}, add_to_output=True)
         message.set(INTENT_RANKING_KEY, [{"name": n, "confidence": c} for n, c in ranking], add_to_output=True)
 
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
-
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
-class EmergencyDetector(GraphComponent):
+class EmergencyDetector(_TrainedComponent):
     """Scores each message with an independent emergency-vs-rest model trained on the same examples."""
+
+    FILE = _EMERGENCY_FILE
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {}
 
-    def __init__(self, model_storage: ModelStorage, resource: Resource,
-                 model: Optional[_EmergencyModel] = None) -> None:
-        self._model_storage = model_storage
-        self._resource = resource
-        self._model = model
+    def fit(self, training_data: TrainingData) -> _EmergencyModel:
+        examples = _intent_examples(training_data)
+        return _EmergencyModel.fit([m.get(TEXT) for m in examples], [m.get(INTENT) == "emergency" for m in examples])
 
-    @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "EmergencyDetector":
-        return cls(model_storage, resource)
-
-    def train(self, training_data: TrainingData) -> Resource:
-        examples = [m for m in training_data.intent_examples if m.get(TEXT)]
-        self._model = _EmergencyModel.fit([m.get(TEXT) for m in examples],
-                                          [m.get(INTENT) == "emergency" for m in examples])
-        _save(self._model_storage, self._resource, _EMERGENCY_FILE, self._model)
-        return self._resource
-
-    @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "EmergencyDetector":
-        return cls(model_storage, resource, _load(model_storage, resource, _EMERGENCY_FILE))
-
-    def process(self, messages: List[Message]) -> List[Message]:
-        for message in messages:
-            message.set(EMERGENCY_SCORE, self._model.score(message.get(TEXT) or "") if self._model else 0.0)
-        return messages
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
+    def process_one(self, message: Message) -> None:
+        message.set(EMERGENCY_SCORE, self._model.score(message.get(TEXT) or "") if self._model else 0.0)
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -250,7 +226,7 @@ class SafetySignals(GraphComponent):
         ranking = message.get(INTENT_RANKING_KEY) or []
         emergency_confidence = max([r.get("confidence", 0.0) for r in ranking if r.get("name") == "emergency"]
                                    + [float(message.get(DIET_EMERGENCY) or 0.0)])
-        phrase = self.emergency_phrase(norm)
+        phrase = self.emergency_phrase(norm) or ("help-now" if self._languages.cries_for_help_now(text) else None)
         detector = float(message.get(EMERGENCY_SCORE) or 0.0)
         by_model = intent.get("name") == "emergency" or emergency_confidence >= self._threshold
         if phrase or by_model or detector >= self._detector_threshold:

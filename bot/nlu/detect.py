@@ -11,7 +11,8 @@ Measured on the held-out set: ``python -m bench.accuracy`` reports language accu
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -32,10 +33,12 @@ class Detection:
     confidence: float
     method: str
     words: int
+    #: how many of its words only one language's training examples use, per language ("ayuda" -> es)
+    votes: Dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> Dict:
         return {"code": self.language, "confidence": round(self.confidence, 3), "method": self.method,
-                "words": self.words}
+                "words": self.words, "votes": dict(self.votes)}
 
 
 def examples_by_language(nlu_dir: Path, codes: Sequence[str]) -> Tuple[List[str], List[str]]:
@@ -61,9 +64,15 @@ class LanguageDetector:
     UNSUPPORTED_MIN = 0.95
     OURS_MAX_WHEN_UNSUPPORTED = 0.7
 
-    def __init__(self, codes: Sequence[str], pipeline) -> None:
+    #: a word is a language's own when at least this share of the training examples using it are in that language,
+    #: and at least DISTINCTIVE_MIN of them ("hi", "ok", "help", "police" are in many: they decide nothing)
+    DISTINCTIVE_SHARE = 0.9
+    DISTINCTIVE_MIN = 2
+
+    def __init__(self, codes: Sequence[str], pipeline, vocabulary: Optional[Dict[str, str]] = None) -> None:
         self.codes = tuple(codes)
         self._pipeline = pipeline
+        self._vocabulary = vocabulary or {}
         self._langid = None
 
     @classmethod
@@ -76,14 +85,29 @@ class LanguageDetector:
             TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), sublinear_tf=True, preprocessor=normalise),
             LogisticRegression(C=10, max_iter=2000),
         )
-        pipeline.fit(list(texts), list(labels))
-        return cls(codes, pipeline)
+        texts, labels = list(texts), list(labels)
+        pipeline.fit(texts, labels)
+        return cls(codes, pipeline, cls._distinctive_words(texts, labels))
+
+    @classmethod
+    def _distinctive_words(cls, texts: Sequence[str], labels: Sequence[str]) -> Dict[str, str]:
+        seen: Dict[str, Counter] = defaultdict(Counter)
+        for text, label in zip(texts, labels):
+            for word in set(normalise(text).split()):
+                seen[word][label] += 1
+        vocabulary = {}
+        for word, by_language in seen.items():
+            language, count = by_language.most_common(1)[0]
+            if count >= cls.DISTINCTIVE_MIN and count / sum(by_language.values()) >= cls.DISTINCTIVE_SHARE:
+                vocabulary[word] = language
+        return vocabulary
 
     def __getstate__(self) -> Dict:
-        return {"codes": self.codes, "pipeline": self._pipeline}
+        return {"codes": self.codes, "pipeline": self._pipeline, "vocabulary": self._vocabulary}
 
     def __setstate__(self, state: Dict) -> None:
         self.codes, self._pipeline, self._langid = state["codes"], state["pipeline"], None
+        self._vocabulary = state.get("vocabulary") or {}
 
     def detect(self, text: str) -> Detection:
         norm = normalise(text)
@@ -101,7 +125,8 @@ class LanguageDetector:
             other, other_confidence = self._langid_classify(norm)
             if other not in self.codes and other_confidence >= self.UNSUPPORTED_MIN:
                 return Detection(None, 0.0, "unsupported-language", words)
-        return Detection(language, confidence, "char-ngrams", words)
+        votes = Counter(self._vocabulary[w] for w in norm.split() if w in self._vocabulary)
+        return Detection(language, confidence, "char-ngrams", words, dict(votes))
 
     def _langid_classify(self, norm: str) -> Tuple[str, float]:
         if self._langid is None:
