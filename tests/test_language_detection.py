@@ -59,3 +59,16 @@ def test_named_language(store):
     assert store.languages.named_in("urdu please") == "ur"
     assert store.languages.named_in("english or polish") is None        # two languages named: not a choice
     assert store.languages.named_in("will the police tell the home office if i report this today") is None
+
+
+def test_short_words_shared_by_languages_never_decide_a_language():
+    # "i am illegal": "am" is Romanian in most training examples, but English too: it must not make this Romanian
+    from bot.nlu.detect import LanguageDetector
+
+    romanian = [f"am {word} azi" for word in ("fost", "bani", "nevoie", "frica", "copii", "acte", "casa", "viza",
+                                                "munca", "treaba")]
+    texts = romanian + ["i am scared", "i need help", "sunt aici"]
+    labels = ["ro"] * 10 + ["en", "en", "ro"]
+    detector = LanguageDetector.fit(texts * 2, labels * 2, ("en", "ro"))  # "am": 20 Romanian examples, 2 English
+    assert "ro" not in detector.detect("i am illegal").votes
+    assert detector.detect("nu am bani deloc").votes.get("ro", 0) >= 1

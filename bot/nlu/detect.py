@@ -65,9 +65,11 @@ class LanguageDetector:
     OURS_MAX_WHEN_UNSUPPORTED = 0.7
 
     #: a word is a language's own when at least this share of the training examples using it are in that language,
-    #: and at least DISTINCTIVE_MIN of them ("hi", "ok", "help", "police" are in many: they decide nothing)
+    #: and at least DISTINCTIVE_MIN of them ("hi", "ok", "help", "police" are in many: they decide nothing); words
+    #: shorter than DISTINCTIVE_LENGTH never decide ("am" is English and Romanian, "da", "si", "no", "ja" many)
     DISTINCTIVE_SHARE = 0.9
     DISTINCTIVE_MIN = 2
+    DISTINCTIVE_LENGTH = 3
 
     def __init__(self, codes: Sequence[str], pipeline, vocabulary: Optional[Dict[str, str]] = None) -> None:
         self.codes = tuple(codes)
@@ -97,6 +99,8 @@ class LanguageDetector:
                 seen[word][label] += 1
         vocabulary = {}
         for word, by_language in seen.items():
+            if len(word) < cls.DISTINCTIVE_LENGTH:
+                continue
             language, count = by_language.most_common(1)[0]
             if count >= cls.DISTINCTIVE_MIN and count / sum(by_language.values()) >= cls.DISTINCTIVE_SHARE:
                 vocabulary[word] = language
