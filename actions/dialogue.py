@@ -162,33 +162,31 @@ def _language_after(turn: Turn, state: State, languages: Languages) -> Tuple[Opt
 
 
 def _short_first_message(turn: Turn, detected: Optional[str], languages: Languages) -> Tuple[Optional[str], bool]:
-    """"hi", "ok", "help me", "i am scared": too short for the detector ("hi" reads as Urdu to it). Its words decide
-    ("hola", "madad chahiye"), or its script ("আমি" can only be Bengali; Arabic script is Arabic or Urdu, and there
-    the detector chooses between the two); otherwise the default language, as a guess."""
+    """"hi", "ok", "help me": too short for the detector ("hi" reads as Urdu to it). Its words decide ("hola",
+    "madad chahiye", "zostałam"), or its script ("আমি" can only be Bengali; Arabic script is Arabic or Urdu, and
+    there the detector chooses between the two); otherwise the default language, as a guess."""
     decided = _decided_by_words(turn, languages)
     if decided:
         return decided, False
-    marked = turn.marked_languages & set(languages.codes)
     if turn.detection_method in UNSUPPORTED:
         return None, True  # a language the service does not speak: the language list (it carries 999)
-    if turn.script is not None:
+    default_profile = languages.get(languages.default)
+    if turn.script and default_profile and turn.script != script_of(default_profile.endonym):
         same_script = [p.code for p in languages.profiles if script_of(p.endonym) == turn.script]
-        if turn.script != script_of(languages.get(languages.default).endonym if languages.get(languages.default)
-                                    else "") and same_script:
-            if len(same_script) == 1:
-                return same_script[0], False
-            if detected in same_script and turn.detected_confidence >= FIRST_MESSAGE_MIN_CONFIDENCE:
-                return detected, False
+        if len(same_script) == 1:
+            return same_script[0], False
+        if detected in same_script and turn.detected_confidence >= FIRST_MESSAGE_MIN_CONFIDENCE:
+            return detected, False
+        if same_script:
             return None, True
-    if detected in marked:
+    if detected in turn.marked_languages:  # words of two languages, the detector siding with one
         return detected, True
     return languages.default, True
 
 
 def _decided_by_words(turn: Turn, languages: Languages) -> Optional[str]:
     """The one language her words point to: a marker word or a letter of its own counts one, and so does each word
-    only that language's training examples use; a tie ("i am scared": "am" is Romanian, "scared" English) decides
-    nothing."""
+    only that language's training examples use; a tie ("obrigada gracias") decides nothing."""
     votes = Counter({code: n for code, n in turn.language_votes.items() if code in languages.codes})
     votes.update(code for code in turn.marked_languages if code in languages.codes)
     ranked = votes.most_common(2)
