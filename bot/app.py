@@ -7,6 +7,7 @@ the database answer), and, in local runs, the simulator page. Errors map to fixe
 from __future__ import annotations
 
 import asyncio
+import hmac
 import html
 import json
 import logging
@@ -71,6 +72,7 @@ def create_app(settings: Settings, content: Optional[ContentStore] = None) -> we
     app = web.Application(middlewares=[errors], client_max_size=MAX_BODY)
     app["settings"] = settings
     app.cleanup_ctx.append(_lifecycle(settings, content))
+    app.on_response_prepare.append(_neutral_server_header)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     if settings.twilio_enabled:
@@ -174,14 +176,25 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Ready when Rasa's REST channel, the ephemeral store and the database all answer: a load balancer's check."""
+    """Ready when Rasa's REST channel, the ephemeral store and the database all answer: a load balancer's check.
+    Which part is down is told only with the status token (ASSISTANT_STATUS_TOKEN)."""
     checks = {
         "rasa": await request.app["rasa"].ready(),
         "store": await request.app["ephemeral"].ping(),
         "database": await asyncio.to_thread(request.app["metrics"].ping),
     }
     ready = all(checks.values())
-    return web.json_response({"status": "ready" if ready else "not ready", **checks}, status=200 if ready else 503)
+    body: Dict[str, object] = {"status": "ready" if ready else "not ready"}
+    token = request.app["settings"].status_token
+    given = request.headers.get("Authorization", "")
+    if token and hmac.compare_digest(given.encode("utf-8", "replace"), f"Bearer {token}".encode()):
+        body.update(checks)  # which part is down: for the operator, not for anyone who can reach the gateway
+    return web.json_response(body, status=200 if ready else 503)
+
+
+async def _neutral_server_header(request: web.Request, response: web.StreamResponse) -> None:
+    """aiohttp would announce "Python/3.10 aiohttp/3.9.5" on every response."""
+    response.headers["Server"] = "gateway"
 
 
 # ---- channels -----------------------------------------------------------------------------------------------------

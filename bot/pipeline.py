@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import AsyncIterator, Awaitable, Callable, Dict, List, Mapping, Optional
@@ -33,6 +34,8 @@ from bot.storage.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 
+#: slashes and spaces at the start of her text: Rasa reads "/name" as an intent, whatever comes before
+_LEADING_COMMAND = re.compile(r"^[\s/\u00a0\u2000-\u200f\u2028\u2029\ufeff]+")
 #: a provider re-delivers within minutes (Twilio) or hours (Telegram); markers are keyed hashes, kept a day
 DEDUPE_TTL = 24 * 3600
 RATE_WINDOW = 60
@@ -120,8 +123,9 @@ class Pipeline:
             return "?"
         for kind in redacted.kinds:
             self._metrics.count(f"redacted_{kind}", adapter.name)
-        # a leading "/" would let her text name a Rasa intent directly; commands come from the adapter only
-        return redacted.text.lstrip("/").strip() or "?"
+        # a leading "/" (after any spaces: " /x") would let her text name a Rasa intent directly, and Rasa would
+        # quote it in a warning; commands come from the adapter only
+        return _LEADING_COMMAND.sub("", redacted.text).strip() or "?"
 
     async def _within_rate(self, pseudonym: str, text: str) -> bool:
         """Under the limit, or in danger: a message the emergency detector or a danger phrase flags always goes

@@ -98,7 +98,8 @@ class Services:
         if endpoints is None:
             assert self._workdir is not None
             endpoints = Path(self._workdir.name) / "endpoints.yml"
-        self._spawn("rasa", [sys.executable, "-m", "rasa", "run", "--model", str(self.model),
+        # bot.rasa_server: Rasa's own command line, with no message text in anything it logs (see that module)
+        self._spawn("rasa", [sys.executable, "-m", "bot.rasa_server", "run", "--model", str(self.model),
                              "--endpoints", str(endpoints), "--credentials", str(ROOT / "credentials.yml"),
                              "--interface", s.host, "--port", str(s.rasa_port), "--quiet"])
 

@@ -91,8 +91,14 @@ class Settings:
     neutral_first_line: bool = True
     #: Telegram: after "forget me", the confirmation itself is deleted this many seconds after it is sent
     forget_confirmation_seconds: float = 30.0
-    #: the local simulator page at / (local runs only: refused on a non-loopback gateway_host)
+    #: the local simulator page at / (local runs only: refused on a non-loopback gateway_host, and whenever SMS or
+    #: Telegram is configured: behind a TLS proxy the gateway listens on 127.0.0.1 and the page would be public)
     simulator: bool = True
+    #: keep the simulator on beside a real channel, for a local demo on a machine nobody else can reach
+    simulator_force: bool = False
+    #: /readyz says which part is down only to a request with ``Authorization: Bearer <this>``; to anyone else it
+    #: answers with the status alone (a load balancer needs no more)
+    status_token: str = _secret()
 
     # ---- SMS through Twilio ----------------------------------------------------------------------------------
     twilio_account_sid: str = ""
@@ -158,6 +164,12 @@ class Settings:
             raise SettingsError(
                 "Telegram webhook mode needs ASSISTANT_TELEGRAM_WEBHOOK_SECRET (16-256 characters of A-Z a-z 0-9 _ -):"
                 " without it anyone could post updates to the webhook."
+            )
+        if self.simulator and (self.twilio_enabled or self.telegram_enabled) and not self.simulator_force:
+            raise SettingsError(
+                "The simulator is on while SMS or Telegram is configured: its page and API have no authentication, "
+                "and behind a proxy they would be public. Set ASSISTANT_SIMULATOR=false (production), or "
+                "ASSISTANT_SIMULATOR_FORCE=true for a local demo on a machine nobody else can reach."
             )
         if self.simulator and self.gateway_host not in LOOPBACK:
             raise SettingsError(

@@ -254,7 +254,8 @@ def stack_settings(settings: Settings, workdir: Path, twilio_url: str, telegram_
         telegram_bot_token=f"7000001:{secrets.token_urlsafe(24)}", telegram_api_url=f"{telegram_url}/bot",
         telegram_webhook_url="https://assistant.example.org/telegram/webhook",
         telegram_webhook_secret=secrets.token_urlsafe(24), rasa_timeout=2.0, rate_limit=8,
-        forget_confirmation_seconds=1.0,
+        forget_confirmation_seconds=1.0, simulator_force=True,  # the tests drive the simulator beside the fakes
+        status_token=secrets.token_urlsafe(16),
     )
     values.update(overrides)
     configured = replace(settings, **values)

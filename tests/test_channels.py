@@ -32,9 +32,9 @@ def post(url: str, body: bytes, headers: Dict[str, str]) -> Tuple[int, bytes]:
         return exc.code, exc.read()
 
 
-def get(url: str) -> Tuple[int, dict]:
+def get(url: str, headers: Optional[Dict[str, str]] = None) -> Tuple[int, dict]:
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=10) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
@@ -303,7 +303,12 @@ def test_long_polling_hands_updates_to_the_pipeline(tmp_path):
 def test_health_and_readiness(gateway):
     assert get(f"{gateway.gateway_url}/healthz") == (200, {"status": "ok"})
     status, body = get(f"{gateway.gateway_url}/readyz")
-    assert status == 200 and body == {"status": "ready", "rasa": True, "store": True, "database": True}
+    assert status == 200 and body == {"status": "ready"}, "anyone: the status alone"
+    request = urllib.request.Request(f"{gateway.gateway_url}/readyz",
+                                     headers={"Authorization": f"Bearer {gateway.settings.status_token}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert json.loads(response.read()) == {"status": "ready", "rasa": True, "store": True, "database": True}
+        assert response.headers["Server"] == "gateway", "no Python or aiohttp version announced"
 
 
 def test_the_webhook_set_at_start_carries_the_secret(gateway):

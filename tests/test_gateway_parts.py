@@ -158,7 +158,8 @@ def test_settings_refuse_production_channels_without_a_pseudonym_key():
     with pytest.raises(SettingsError, match="PSEUDONYM_KEY"):
         Settings.from_env({"ASSISTANT_TELEGRAM_BOT_TOKEN": "1:x", "ASSISTANT_TELEGRAM_WEBHOOK_SECRET": "s" * 20,
                            "ASSISTANT_TELEGRAM_WEBHOOK_URL": "https://x.example.org/telegram/webhook"})
-    assert Settings.from_env({"ASSISTANT_TELEGRAM_BOT_TOKEN": "1:x"}).telegram_enabled  # local long polling
+    assert Settings.from_env({"ASSISTANT_TELEGRAM_BOT_TOKEN": "1:x",  # local long polling
+                              "ASSISTANT_SIMULATOR": "false"}).telegram_enabled
 
 
 def test_settings_refuse_a_public_simulator_and_a_webhook_without_secret():
@@ -172,9 +173,22 @@ def test_settings_refuse_a_public_simulator_and_a_webhook_without_secret():
         Settings.from_env({**key, "ASSISTANT_TWILIO_ACCOUNT_SID": "AC1"})
 
 
+def test_settings_refuse_the_simulator_beside_a_real_channel_unless_forced():
+    # behind a TLS proxy the gateway listens on 127.0.0.1: the loopback check alone would leave the page public
+    key = {"ASSISTANT_PSEUDONYM_KEY": "k" * 32}
+    twilio = {**key, "ASSISTANT_TWILIO_ACCOUNT_SID": "AC1", "ASSISTANT_TWILIO_AUTH_TOKEN": "t",
+              "ASSISTANT_TWILIO_FROM": "+1", "ASSISTANT_TWILIO_WEBHOOK_URL": "https://x.example.org/twilio/sms"}
+    for channel in (twilio, {"ASSISTANT_TELEGRAM_BOT_TOKEN": "1:x"}):
+        with pytest.raises(SettingsError, match="ASSISTANT_SIMULATOR=false"):
+            Settings.from_env(channel)
+        assert not Settings.from_env({**channel, "ASSISTANT_SIMULATOR": "false"}).simulator
+        assert Settings.from_env({**channel, "ASSISTANT_SIMULATOR_FORCE": "true"}).simulator  # a local demo
+    assert Settings.from_env({}).simulator  # no channel: the local default
+
+
 def test_printed_settings_never_show_secrets():
     settings = Settings.from_env({"ASSISTANT_PSEUDONYM_KEY": "s3cr3t" * 6, "ASSISTANT_TELEGRAM_BOT_TOKEN": "1:tok3n",
-                                  "ASSISTANT_REDIS_URL": ""})
+                                  "ASSISTANT_REDIS_URL": "", "ASSISTANT_SIMULATOR": "false"})
     printed = str(settings) + repr(settings)
     assert "s3cr3t" not in printed and "tok3n" not in printed
     assert "ASSISTANT_PSEUDONYM_KEY=(set)" in printed

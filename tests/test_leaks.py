@@ -153,7 +153,9 @@ def leak_run(settings, model, tmp_path_factory):
         started_at = time.monotonic()
         results["crash_replies"] = sms.say(SMS_SCRIPT[5]) + telegram(SMS_SCRIPT[5])
         results["crash_seconds"] = time.monotonic() - started_at
-        results["ready_while_down"] = get(f"{stack.gateway_url}/readyz")
+        results["ready_while_down"] = get(f"{stack.gateway_url}/readyz",
+                                          {"Authorization": f"Bearer {stack.settings.status_token}"})
+        results["ready_while_down_public"] = get(f"{stack.gateway_url}/readyz")
 
         stack.services.start_rasa()
         stack.services.wait_for_rasa()
@@ -211,6 +213,7 @@ def test_a_crashed_rasa_still_gets_her_an_answer_at_once(leak_run):
     assert len(bodies) == 2 and all("999" in b and "0808 2000 247" in b for b in bodies)
     status, body = leak_run["ready_while_down"]
     assert status == 503 and body["rasa"] is False
+    assert leak_run["ready_while_down_public"] == (503, {"status": "not ready"}), "which part: for the operator"
 
 
 def test_forget_me_works_on_both_channels_after_the_crash(leak_run, store):

@@ -191,3 +191,13 @@ def test_a_pending_confirmation_deletion_runs_at_shutdown(make_pipeline, store):
 
     sent, after_close = asyncio.run(scenario())
     assert after_close["deleted"] == [sent["replies"][-1]["id"]]
+
+
+@pytest.mark.parametrize("text", [" /greet", "/greet", "\t//forget_me please", "\u00a0 / emergency", "\u200b/menu",
+                                  "  /x my name is Amina"])
+def test_her_text_never_reaches_the_assistant_as_a_slash_command(make_pipeline, store, text):
+    pipeline, assistant, _ = make_pipeline(lambda t, meta: rendered(store, "fallback", "en"))
+    say(pipeline, "sim-sms", "+447700900020", text)
+    [received] = assistant.received
+    assert not received.lstrip().startswith("/"), repr(received)
+    assert "Amina" not in received  # and it is redacted on the way
