@@ -99,7 +99,9 @@ _LATIN_MARKS = re.compile(r"[\u0300-\u036f]")
 
 #: the scripts a message can be written in; a non-Latin script narrows its language on its own
 LATIN, ARABIC, BENGALI = "latin", "arabic", "bengali"
-_SCRIPTS = ((ARABIC, re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")),
+#: a letter of the Arabic script (Arabic and Urdu, with the presentation forms phones may send)
+ARABIC_LETTER = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
+_SCRIPTS = ((ARABIC, ARABIC_LETTER),
             (BENGALI, re.compile(r"[\u0980-\u09ff]")),
             (LATIN, re.compile(r"[A-Za-z\u00c0-\u024f]")))
 

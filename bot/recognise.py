@@ -10,6 +10,7 @@ languages add to both by adding data.
 from __future__ import annotations
 
 import logging
+import tarfile
 from pathlib import Path
 from typing import FrozenSet, Optional, Tuple
 
@@ -48,7 +49,7 @@ class Recogniser:
         if model is not None:
             try:
                 detector = load_from_model(model)
-            except (OSError, FileNotFoundError) as exc:
+            except (OSError, tarfile.TarError) as exc:  # no model, or a damaged archive
                 logger.warning("event=danger_detector_missing error=%s: only the danger phrases exempt a message "
                                "from the rate limit; train the model (python -m bot train)", exc.__class__.__name__)
         return cls(frozenset(forget), emergency, detector, languages)
@@ -66,10 +67,6 @@ class Recogniser:
         if self._languages is not None and self._languages.cries_for_help_now(text):
             return True
         return self._detector is not None and self._detector.flags(text)
-
-    @property
-    def has_detector(self) -> bool:
-        return self._detector is not None
 
     @property
     def forget_phrase_count(self) -> int:

@@ -79,12 +79,16 @@ def test_naming_a_language_switches_to_it(conversation):
     assert c.say("1")[0].meta["language"] == "pl"
 
 
-def test_change_language_opens_the_language_menu(conversation, store):
+@pytest.mark.parametrize("first, ask, number, language", [
+    ("can i see a doctor without papers", "change language", "9", "bn"),
+    ("hi", "0", "4", "fr"),  # "Other language? Reply 0." under an answer in a guessed language
+])
+def test_asking_for_another_language_opens_the_language_list(conversation, store, first, ask, number, language):
     c = conversation()
-    c.say("can i see a doctor without papers")
-    replies = c.say("change language")
+    c.say(first)
+    replies = c.say(ask)
     assert replies[-1].text == store.languages.menu_text()
-    assert c.say("9")[0].meta["language"] == "bn"
+    assert c.say(number)[0].meta["language"] == language
 
 
 def test_off_topic_gets_not_sure_the_menu_and_a_person(conversation, store):
@@ -200,11 +204,3 @@ def test_i_dont_understand_gets_the_plain_form_and_more_gets_the_detail(conversa
     assert len(plain.text) < len(store.entry(language, topic).full)
     [more] = c.say({"es": "MAS", "ur": "مزید"}[language])
     assert more.text == store.served(store.entry(language, topic), "more")
-
-
-def test_other_language_reply_0_opens_the_language_list(conversation, store):
-    c = conversation()
-    c.say("hi")
-    replies = c.say("0")
-    assert replies[-1].text == store.languages.menu_text()
-    assert c.say("4")[0].meta["language"] == "fr"

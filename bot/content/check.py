@@ -16,6 +16,7 @@ from bot.content.model import FORMS, NO_MORE_FORM, RIGHTS_TOPICS, TOPICS, URGENT
 from bot.content.promises import Promises, load_promises
 from bot.content.sms import cost
 from bot.content.store import ContentStore
+from bot.languages import ARABIC_LETTER
 
 MAX_SMS_SEGMENTS = 3
 #: a run of digits with spaces, no-break spaces, hyphens or direction marks between them (Arabic text marks
@@ -162,7 +163,6 @@ REQUIRED_PROMISE_CATEGORIES = ("police_will_not_check", "police_will_not_share",
                                "service_confidential", "all_details_removed", "location_by_55",
                                "text_999_for_everyone", "protected_by_protocol")
 
-_ARABIC_LETTER = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
 #: a number written in parts ("0808 2000 247"): in right-to-left text its parts show in reverse order unless a
 #: left-to-right mark (U+200E) or isolate (U+2066) comes first
 _SPACED_NUMBER = re.compile(r"([\u200e\u2066]?)(\d+(?:[ \u00a0]\d+)+)")
@@ -173,7 +173,7 @@ _LATIN_OR_DIGIT = re.compile(r"[A-Za-z0-9]")
 def _bidi_problems(text: str) -> List[str]:
     """In Arabic-script text: spaced numbers without a left-to-right mark, and brackets around Latin or digits
     (a right-to-left phone shows "(Home Office)" or "(24/7)" with its brackets turned round or moved)."""
-    if not _ARABIC_LETTER.search(text):
+    if not ARABIC_LETTER.search(text):
         return []
     problems = [f"the number {m.group(2)!r} needs U+200E before it (else it shows in reverse order)"
                 for m in _SPACED_NUMBER.finditer(text) if not m.group(1)]
@@ -184,13 +184,13 @@ def _bidi_problems(text: str) -> List[str]:
     # a phone lays out each line by its first strong letter: a line opening with a Latin word is shown left to right
     problems += [f"the line {line[:30]!r} starts with a Latin word: start it with a word in the language's script "
                  f"(or U+200F) so it displays right to left" for line in text.splitlines()
-                 if _ARABIC_LETTER.search(line) and _first_strong_is_latin(line)]
+                 if ARABIC_LETTER.search(line) and _first_strong_is_latin(line)]
     return problems
 
 
 def _first_strong_is_latin(line: str) -> bool:
     for ch in line:
-        if ch in "\u200f\u061c" or _ARABIC_LETTER.match(ch):
+        if ch in "\u200f\u061c" or ARABIC_LETTER.match(ch):
             return False
         if ch == "\u200e" or ("A" <= ch <= "Z" or "a" <= ch <= "z"):
             return True

@@ -21,9 +21,8 @@ TOPICS: Tuple[str, ...] = RIGHTS_TOPICS + CONTROL_TOPICS
 NO_MORE_FORM = frozenset(CONTROL_TOPICS) | {"forget_me"}
 #: the answer that must reach her first: on SMS nothing (not even the neutral first line) goes before its "999"
 URGENT_TOPICS = frozenset({"emergency"})
-#: forms of an entry: sms and more are SMS-sized; plain is SMS-sized and served on both channels; full is Telegram
+#: forms of an entry: sms, more and plain are SMS-sized (plain is served on both channels); full is Telegram's
 FORMS: Tuple[str, ...] = ("sms", "more", "plain", "full")
-SMS_SIZED_FORMS: Tuple[str, ...] = ("sms", "more", "plain")
 
 REQUIRED_FIELDS = ("topic", "language", "status", "reviewed_by", "reviewed_on", "review_due", "sources", "sms", "full")
 

@@ -28,7 +28,6 @@ NOTHING = "nothing"
 ANSWER = "answer"
 MORE = "more"
 PLAIN = "plain"
-VARIANTS = (ANSWER, MORE, PLAIN)
 
 #: the service strings that can close an answer: that "more" exists, or how to change a guessed language
 MORE_HINT = "more_hint"
@@ -196,10 +195,9 @@ class ContentStore:
         for form in ("sms", "more", "plain"):
             if not entry.form(form):
                 continue
-            hints = [None, LANGUAGE_LINE] + ([MORE_HINT] if form == "sms" and has_more(entry) else [])
-            if form == "sms" and has_more(entry):
-                hints.remove(None)
-            for hint in hints:
+            # the sms form closes with "reply MORE" when a follow-up exists; any form can close with the language line
+            usual = MORE_HINT if form == "sms" and has_more(entry) else None
+            for hint in (usual, LANGUAGE_LINE):
                 texts.append((form + (f" + {hint}" if hint else ""), self.served(entry, form, hint)))
         return texts
 
