@@ -2,6 +2,7 @@
 
     python -m bench.redaction_bench              # bench/redaction/labelled.yml, 20 timed runs of each message
     python -m bench.redaction_bench --misses     # also list what was missed or over-redacted (fictitious data only)
+    python -m bench.redaction_bench --set adversarial   # the second set (issue 8): recall per category and language
 
 Recall: identifying spans fully removed / all identifying spans (a span with any character left counts as missed).
 Over-redaction: characters of non-identifying text removed / all non-identifying characters, and the number of
@@ -24,6 +25,9 @@ from bot.privacy.redact import KINDS, Redactor, Span
 from bot.settings import ROOT
 
 LABELLED = ROOT / "bench" / "redaction" / "labelled.yml"
+#: written by a helper that did not see the rules, from the ways details slipped through in the attack (issue 8)
+ADVERSARIAL = ROOT / "bench" / "redaction" / "adversarial.yml"
+SETS = {"labelled": LABELLED, "adversarial": ADVERSARIAL}
 #: the targets tests/test_redaction.py holds the redactor to
 STRICT_KINDS = ("phone", "email", "postcode", "ni", "passport", "id")
 TARGETS = {"strict_recall": 1.0, "name_recall": 0.95, "over_redaction": 0.02}
@@ -36,6 +40,7 @@ class Labelled:
     lang: str
     text: str
     identifying: Tuple[Tuple[str, int, int], ...]
+    category: str = ""
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,7 @@ def load_labelled(path: Path = LABELLED) -> List[Labelled]:
             while start >= 0:
                 spans.append((kind, start, start + len(value)))
                 start = text.find(value, start + 1)
-        out.append(Labelled(str(row["lang"]), text, tuple(spans)))
+        out.append(Labelled(str(row["lang"]), text, tuple(spans), str(row.get("category") or "")))
     return out
 
 
@@ -153,6 +158,21 @@ def report(results: Sequence[Scored], show_misses: bool = False) -> bool:
     for kind in KINDS:
         f = figures(results, kind)
         print(f"{kind:<10}{f.spans:>7}{f.recall:>9.1%}{f.over_rate:>12.2%}{f.over_messages:>11}")
+    categories = sorted({r.message.category for r in results if r.message.category})
+    if categories:
+        langs = sorted(by_lang)
+        print(f"\nrecall by category and language (spans found / spans; 'negative': messages left untouched)")
+        print(f"{'category':<14}" + "".join(f"{lang:>9}" for lang in langs) + f"{'all':>9}")
+        for category in categories:
+            cells = []
+            for lang in langs + ["all"]:
+                rs = [r for r in results if r.message.category == category and lang in ("all", r.message.lang)]
+                if category == "negative":
+                    cells.append(f"{sum(not r.over_chars for r in rs)}/{len(rs)}" if rs else "-")
+                else:
+                    f = figures(rs)
+                    cells.append(f"{f.recall:.0%}" if f.spans else "-")
+            print(f"{category:<14}" + "".join(f"{c:>9}" for c in cells))
     if show_misses:
         print("\nMissed (kind: message) and over-redacted (kinds: message):")
         for r in results:
@@ -168,11 +188,12 @@ def main(argv: Sequence[str] = ()) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=20, help="timed runs of each message (default 20)")
     parser.add_argument("--misses", action="store_true", help="list the missed and over-redacted messages")
+    parser.add_argument("--set", choices=sorted(SETS), default="labelled", help="which labelled set (default labelled)")
     args = parser.parse_args(list(argv) or None)
     started = time.perf_counter()
     redactor = Redactor.load(ROOT / "locales")
     load_ms = (time.perf_counter() - started) * 1000
-    results = evaluate(redactor, load_labelled(), args.repeat)
+    results = evaluate(redactor, load_labelled(SETS[args.set]), args.repeat)
     met = report(results, args.misses)
     print(f"\nloaded in {load_ms:.0f} ms; targets (100% recall on {', '.join(STRICT_KINDS)}; >= 95% on names; "
           f"<= 2% of non-identifying characters removed): {'MET' if met else 'NOT MET'}")

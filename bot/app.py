@@ -12,7 +12,7 @@ import html
 import json
 import logging
 import re
-import traceback
+import urllib.parse
 from pathlib import Path
 from typing import AsyncIterator, Dict, Optional
 
@@ -21,6 +21,7 @@ from aiohttp import web
 from bot.channels.base import FORGET, START, InboundMessage, VerificationFailed
 from bot.channels.simulator import SIM_SMS, SIM_TELEGRAM, SimulatedPhone
 from bot.content.store import SMS, TELEGRAM, ContentStore
+from bot.logs import where
 from bot.pipeline import Pipeline
 from bot.privacy.pseudonyms import Pseudonyms
 from bot.privacy.routes import Routes
@@ -28,6 +29,7 @@ from bot.rasa_client import RasaClient
 from bot.recognise import Recogniser
 from bot.settings import ROOT, Settings
 from bot.training import latest_model
+from bot.storage.deliveries import DatabaseDeliveries, EphemeralDeliveries
 from bot.storage.ephemeral import MemoryEphemeral, ephemeral_from_url
 from bot.storage.metrics import Metrics
 
@@ -38,13 +40,27 @@ SIMULATOR_DIR = Path(__file__).resolve().parent / "simulator"
 #: deliveries are small (an SMS form, a Telegram update); anything bigger is refused before it is read
 MAX_BODY = 64 * 1024
 MAX_TEXT = 4096
+MAX_FORM_FIELDS = 64
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
 METRICS_FLUSH_SECONDS = 60
 SWEEP_SECONDS = 60
 _SIM_USER = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
-class BadRequest(Exception):
-    """A malformed request to the gateway's own API; the message is ours (fixed text), never the input."""
+class Refused(Exception):
+    """A request refused with a 4xx status; the message is ours (fixed text), never the input."""
+
+    status = 400
+
+    def __init__(self, message: str, status: Optional[int] = None) -> None:
+        super().__init__(message)
+        if status is not None:
+            self.status = status
+
+
+class BadRequest(Refused):
+    """A malformed request (not JSON, not UTF-8, a wrong field)."""
 
 
 # ---- errors: one place --------------------------------------------------------------------------------------------
@@ -55,14 +71,16 @@ async def errors(request: web.Request, handler) -> web.StreamResponse:
     except VerificationFailed:
         logger.warning("event=forbidden path=%s", request.path)
         return web.json_response({"error": "forbidden"}, status=403)
-    except BadRequest as exc:
-        return web.json_response({"error": str(exc)}, status=400)
+    except Refused as exc:
+        logger.info("event=refused path=%s status=%d", request.path, exc.status)
+        return web.json_response({"error": str(exc)}, status=exc.status)
+    except web.HTTPRequestEntityTooLarge:  # a chunked body that grew past MAX_BODY while it was read
+        logger.info("event=refused path=%s status=413", request.path)
+        return web.json_response({"error": f"the body is over {MAX_BODY} bytes"}, status=413)
     except web.HTTPException:
         raise
     except Exception as exc:  # noqa: BLE001 - the last line of defence: class and place only, never the message
-        frame = traceback.extract_tb(exc.__traceback__)[-1]
-        logger.error("event=internal_error error=%s at=%s:%s", exc.__class__.__name__,
-                     Path(frame.filename).name, frame.lineno)
+        logger.error("event=internal_error error=%s", where(exc))
         return web.json_response({"error": "internal"}, status=500)
 
 
@@ -94,6 +112,8 @@ def _lifecycle(settings: Settings, content: Optional[ContentStore]):
         metrics = Metrics(settings.database_url)
         await asyncio.to_thread(metrics.create_schema)
         ephemeral = ephemeral_from_url(settings.redis_url)
+        # delivery keys outlive a restart: Redis when scaled, the database locally (memory would lose them)
+        deliveries = EphemeralDeliveries(ephemeral) if settings.redis_url else DatabaseDeliveries(metrics.engine)
         rasa = RasaClient(settings.rasa_url, timeout=settings.rasa_timeout)
         await rasa.__aenter__()
         adapters: Dict[str, object] = {SIM_SMS: SimulatedPhone(SMS), SIM_TELEGRAM: SimulatedPhone(TELEGRAM)} \
@@ -115,7 +135,7 @@ def _lifecycle(settings: Settings, content: Optional[ContentStore]):
                             recogniser=Recogniser.load(store.languages, ROOT / "data" / "nlu",
                                                        latest_model(settings)), rasa=rasa,
                             content=store, routes=Routes(ephemeral, settings.route_ttl), ephemeral=ephemeral,
-                            metrics=metrics, adapters=adapters)
+                            metrics=metrics, adapters=adapters, deliveries=deliveries)
         app[PIPELINE] = pipeline
         app["metrics"], app["ephemeral"], app["rasa"] = metrics, ephemeral, rasa
         tasks = [asyncio.create_task(_flush_every(metrics, METRICS_FLUSH_SECONDS))]
@@ -197,13 +217,48 @@ async def _neutral_server_header(request: web.Request, response: web.StreamRespo
     response.headers["Server"] = "gateway"
 
 
+# ---- reading a body: refused on its headers before a byte is read -------------------------------------------------
+async def _body(request: web.Request, content_type: str) -> bytes:
+    """The body, if it has the one content type this route takes (UTF-8) and fits MAX_BODY; refused otherwise,
+    before it is read. A chunked body (no Content-Length) is read only up to MAX_BODY (``client_max_size``)."""
+    if request.content_type != content_type:
+        raise Refused(f"send {content_type}", 415)
+    if (request.charset or "utf-8").lower() not in ("utf-8", "utf8"):
+        raise Refused("send UTF-8", 415)
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise Refused(f"the body is over {MAX_BODY} bytes", 413)
+    return await request.read()
+
+
+def _json(body: bytes) -> object:
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested past what the parser can follow
+        raise BadRequest("the body is not JSON") from None
+
+
+def _form(body: bytes) -> Dict[str, str]:
+    """URL-encoded form fields, strictly UTF-8 (Twilio's form); a field given twice keeps its last value."""
+    try:
+        pairs = urllib.parse.parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict",
+                                       max_num_fields=MAX_FORM_FIELDS)
+    except ValueError:  # UnicodeDecodeError included
+        raise BadRequest("the form is not UTF-8 form data") from None
+    return dict(pairs)
+
+
 # ---- channels -----------------------------------------------------------------------------------------------------
 async def twilio_webhook(request: web.Request) -> web.Response:
+    """Refused on its headers (type, length), then the signature over the form, then parsed: nothing of an unsigned
+    request goes further than the form decoder."""
     pipeline = request.app[PIPELINE]
     adapter = pipeline.adapters[SMS]
-    params = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
-    adapter.verify(params, request.headers.get("X-Twilio-Signature"))
-    message = adapter.parse(params)
+    signature = request.headers.get("X-Twilio-Signature")
+    if not signature:
+        raise VerificationFailed("twilio signature")
+    params = _form(await _body(request, FORM))
+    adapter.verify(params, signature)
+    message = adapter.parse(params, signature)
     if message is not None:
         await pipeline.handle(message)
     # replies go through the REST API; the empty TwiML tells Twilio there is nothing more to send
@@ -216,10 +271,7 @@ async def telegram_webhook(request: web.Request) -> web.Response:
     settings: Settings = request.app["settings"]
     verify_secret(settings.telegram_webhook_secret, request.headers.get(SECRET_HEADER))
     pipeline = request.app[PIPELINE]
-    try:
-        data = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise BadRequest("the body is not JSON") from None
+    data = _json(await _body(request, JSON))
     message = pipeline.adapters[TELEGRAM].parse(data) if isinstance(data, dict) else None
     if message is not None:
         await pipeline.handle(message)
@@ -237,10 +289,7 @@ async def simulator_page(request: web.Request) -> web.Response:
 async def simulator_message(request: web.Request) -> web.Response:
     """``{"phone": "sms"|"telegram", "user": id, "text": ..., "command": "forget"|"start"?, "language_code"?}``
     -> ``{"event", "message_id", "replies": [{id, text, sms|html}], "deleted": [ids]}``."""
-    try:
-        data = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise BadRequest("the body is not JSON") from None
+    data = _json(await _body(request, JSON))
     if not isinstance(data, dict):
         raise BadRequest("send a JSON object")
     phone = {SMS: SIM_SMS, TELEGRAM: SIM_TELEGRAM}.get(data.get("phone"))

@@ -2,10 +2,13 @@
 
     verified and parsed by its channel adapter (before this module sees it)
     -> pseudonymise the address          (privacy.pseudonyms; the address stays in the route, in memory)
-    -> drop a duplicate delivery          (a keyed marker with an expiry)
-    -> "forget me"?                       (wipe: Rasa's tracker, the route, the channel's copies)
+    -> drop a duplicate delivery          (storage.deliveries: keys the adapter derived, kept a day)
+    -> count it against the rate limit    (before anything costly; "forget me" counts too)
+    -> "forget me"?                       (wipe: Rasa's tracker, the route, the channel's copies; always done, and
+                                           confirmed while under the limit)
+    -> over the limit and not in danger?  (one notice with 999, then silence: recognise.mentions_danger)
     -> redact identifying details         (privacy.redact)
-    -> rate limit, never an emergency     (recognise.mentions_danger)
+    -> a forget Rasa has not confirmed?   (completed first: Rasa gets nothing new until her old messages are gone)
     -> Rasa, or the gateway's own short reply when Rasa is down or slow
     -> strip the metadata, split or format for the channel, send, count anonymously
 
@@ -29,6 +32,7 @@ from bot.privacy.routes import Route, Routes
 from bot.rasa_client import AssistantReply, RasaClient, RasaUnavailable
 from bot.recognise import Recogniser
 from bot.settings import Settings
+from bot.storage.deliveries import Deliveries, EphemeralDeliveries
 from bot.storage.ephemeral import Ephemeral
 from bot.storage.metrics import Metrics
 
@@ -36,9 +40,13 @@ logger = logging.getLogger(__name__)
 
 #: slashes and spaces at the start of her text: Rasa reads "/name" as an intent, whatever comes before
 _LEADING_COMMAND = re.compile(r"^[\s/\u00a0\u2000-\u200f\u2028\u2029\ufeff]+")
-#: a provider re-delivers within minutes (Twilio) or hours (Telegram); markers are keyed hashes, kept a day
-DEDUPE_TTL = 24 * 3600
 RATE_WINDOW = 60
+#: the longest text the path takes (Telegram's own limit; an SMS is at most 1,600): the rest is not read
+MAX_TEXT = 4096
+#: a "forget me" Rasa did not confirm is retried this often (seconds, doubling to the last), for as long as
+#: FORGET_PENDING_TTL, and before anything else of hers reaches Rasa
+FORGET_RETRY_DELAYS = (1.0, 2.0, 5.0, 15.0, 60.0)
+FORGET_PENDING_TTL = 7 * 24 * 3600
 #: commands that ask Rasa for an intent directly (Rasa reads "/intent" without running the NLU pipeline)
 COMMAND_INTENTS = {START: "/greet", FORGET: "/forget_me", "menu": "/menu", "change_language": "/change_language"}
 #: after "forget me" on SMS, records of messages still in flight are deleted at Twilio this much later
@@ -62,7 +70,7 @@ class Pipeline:
 
     def __init__(self, *, settings: Settings, pseudonyms: Pseudonyms, redactor: Redactor, recogniser: Recogniser,
                  rasa: RasaClient, content: ContentStore, routes: Routes, ephemeral: Ephemeral, metrics: Metrics,
-                 adapters: Mapping[str, Adapter]) -> None:
+                 adapters: Mapping[str, Adapter], deliveries: Optional[Deliveries] = None) -> None:
         self._settings = settings
         self._pseudonyms = pseudonyms
         self._redactor = redactor
@@ -72,10 +80,12 @@ class Pipeline:
         self._routes = routes
         self._ephemeral = ephemeral
         self._metrics = metrics
+        self._deliveries: Deliveries = deliveries or EphemeralDeliveries(ephemeral)
         self.adapters: Dict[str, Adapter] = dict(adapters)
         self._locks: Dict[str, list] = {}  # pseudonym -> [lock, users]
         self._background: set = set()
         self._pending: set = set()  # deletions waiting for their time (run at once on shutdown)
+        self._unconfirmed: Dict[str, Adapter] = {}  # pseudonyms whose "forget me" Rasa has not confirmed yet
 
     @property
     def content_summary(self) -> str:
@@ -86,8 +96,8 @@ class Pipeline:
     async def handle(self, message: InboundMessage) -> Outcome:
         adapter = self.adapters[message.channel]
         pseudonym = self._pseudonyms.of(message.channel, message.address)
-        marker = "seen:" + self._pseudonyms.of_message(message.channel, message.message_id)
-        if not await self._ephemeral.add(marker, DEDUPE_TTL):
+        keys = message.delivery_keys or (self._pseudonyms.of_message(message.channel, message.message_id),)
+        if not await self._deliveries.first(keys):
             return self._done("duplicate", pseudonym, adapter)
 
         async with self._conversation(pseudonym):
@@ -96,15 +106,20 @@ class Pipeline:
                 route = Route(adapter.name, message.address, language=_hinted(message.language_hint, self._content))
             route = route.with_ids(message.provider_message_ids)
             await self._routes.put(pseudonym, route)
+            raw = message.text[:MAX_TEXT]
+            within = await self._within_rate(pseudonym)
 
-            if message.command == FORGET or (message.command is None and self._recognise.is_forget(message.text)):
-                return await self._forget(pseudonym, route, adapter, message)
-
-            text = COMMAND_INTENTS.get(message.command or "") or self._redact(message.text, adapter)
-            if not await self._within_rate(pseudonym, text):
+            if message.command == FORGET or (message.command is None and self._recognise.is_forget(raw)):
+                return await self._forget(pseudonym, route, adapter, message, confirm=within)
+            if not within and not self._recognise.mentions_danger(raw):
                 return await self._rate_limited(pseudonym, route, adapter)
 
-            replies, event = await self._ask(pseudonym, text, message, route, adapter)
+            text = COMMAND_INTENTS.get(message.command or "") or self._redact(raw, adapter)
+            if not await self._forget_completed(pseudonym, adapter):
+                replies, event = [self._ui_reply("degraded", route.language or self._content.languages.default)], \
+                    "degraded"
+            else:
+                replies, event = await self._ask(pseudonym, text, message, route, adapter)
             if any(reply.meta.get("topic") == "forget_me" for reply in replies):
                 # Rasa recognised "forget me" in her own words: wipe first, then its confirmation (from locales/)
                 await self._wipe(pseudonym, route, adapter, replies)
@@ -127,11 +142,11 @@ class Pipeline:
         # quote it in a warning; commands come from the adapter only
         return _LEADING_COMMAND.sub("", redacted.text).strip() or "?"
 
-    async def _within_rate(self, pseudonym: str, text: str) -> bool:
-        """Under the limit, or in danger: a message the emergency detector or a danger phrase flags always goes
-        through ("he is coming back" after a dozen messages gets 999, not "please wait")."""
-        count = await self._ephemeral.incr(f"rate:{pseudonym}", RATE_WINDOW)
-        return count <= self._settings.rate_limit or self._recognise.mentions_danger(text)
+    async def _within_rate(self, pseudonym: str) -> bool:
+        """Counted before anything costly is done with the message. Over the limit, a message the emergency
+        detector or a danger phrase flags still goes through ("he is coming back" after a dozen messages gets 999,
+        not "please wait"), and "forget me" is still done (only its confirmation waits)."""
+        return await self._ephemeral.incr(f"rate:{pseudonym}", RATE_WINDOW) <= self._settings.rate_limit
 
     async def _rate_limited(self, pseudonym: str, route: Route, adapter: Adapter) -> Outcome:
         """One notice per window (it carries 999); after it, silence until the window ends."""
@@ -185,16 +200,74 @@ class Pipeline:
         return route
 
     # ---- forget me ---------------------------------------------------------------------------------------------
-    async def _forget(self, pseudonym: str, route: Route, adapter: Adapter, message: InboundMessage) -> Outcome:
+    async def _forget(self, pseudonym: str, route: Route, adapter: Adapter, message: InboundMessage,
+                      confirm: bool = True) -> Outcome:
         """Her command: Rasa wipes its tracker on the way (its store deletes a restarted conversation), then the
-        channel's copies go, then the route; the confirmation comes from locales/ in her language."""
-        replies, _ = await self._ask(pseudonym, COMMAND_INTENTS[FORGET], message, route, adapter)
-        if not any(r.meta.get("topic") == "forget_me" for r in replies):  # Rasa down: the same entry, from here
+        channel's copies go, then the route; the confirmation comes from locales/ in her language.
+
+        When Rasa does not confirm (down, or slower than the timeout), the wipe goes on and she is told, and the
+        forget is retried until Rasa confirms it (``_forget_completed``). Over the rate limit everything is still
+        wiped; only the confirmation is not sent again."""
+        replies = await self._forget_in_rasa(pseudonym, adapter, message.language_hint)
+        if replies is None:
             language = route.language or self._content.languages.default
             rendered = self._content.render("forget_me", language, adapter.form, self._settings.serve_drafts)
             replies = [AssistantReply(r.text, r.as_payload()) for r in rendered]
-        await self._wipe(pseudonym, route, adapter, replies)
-        return self._done("forgotten", pseudonym, adapter)
+            await self._ephemeral.put(f"forget-pending:{pseudonym}", "1", FORGET_PENDING_TTL)
+            self._retry_forget(pseudonym, adapter)
+        await self._wipe(pseudonym, route, adapter, replies if confirm else [])
+        return self._done("forgotten" if confirm else "forgotten_unconfirmed", pseudonym, adapter)
+
+    async def _forget_in_rasa(self, pseudonym: str, adapter: Adapter,
+                              language_hint: Optional[str] = None) -> Optional[List[AssistantReply]]:
+        """Ask Rasa to forget; its confirmation when it did (the ``forget_me`` answer), None when it did not."""
+        metadata = {"channel": adapter.form}
+        hint = _hinted(language_hint, self._content)
+        if hint:
+            metadata["language_hint"] = hint
+        try:
+            replies = await self._rasa.send(pseudonym, COMMAND_INTENTS[FORGET], metadata)
+        except RasaUnavailable as exc:
+            logger.warning("event=forget_unconfirmed pseudonym=%s channel=%s reason=%s", pseudonym, adapter.name,
+                           exc.reason)
+            return None
+        confirmed = [r for r in replies if r.text.strip()]
+        return confirmed if any(r.meta.get("topic") == "forget_me" for r in confirmed) else None
+
+    async def _forget_completed(self, pseudonym: str, adapter: Adapter) -> bool:
+        """True unless a "forget me" of hers is still unconfirmed by Rasa and cannot be completed now."""
+        if await self._ephemeral.get(f"forget-pending:{pseudonym}") is None:
+            return True
+        if await self._forget_in_rasa(pseudonym, adapter) is None:
+            return False
+        await self._ephemeral.delete(f"forget-pending:{pseudonym}")
+        self._metrics.count("forget_completed_late", adapter.name)
+        logger.info("event=forget_completed_late pseudonym=%s channel=%s", pseudonym, adapter.name)
+        return True
+
+    def _retry_forget(self, pseudonym: str, adapter: Adapter) -> None:
+        """Retry in the background, between her turns, until Rasa confirms or the marker expires (then
+        ``_forget_completed`` is true: nothing is pending)."""
+        if pseudonym in self._unconfirmed:
+            return
+        self._unconfirmed[pseudonym] = adapter
+
+        async def retry() -> None:
+            delays = iter(FORGET_RETRY_DELAYS)
+            delay = next(delays)
+            try:
+                while True:
+                    await asyncio.sleep(delay)
+                    async with self._conversation(pseudonym):
+                        if await self._forget_completed(pseudonym, adapter):
+                            return
+                    delay = next(delays, delay)
+            finally:
+                self._unconfirmed.pop(pseudonym, None)
+
+        task = asyncio.get_running_loop().create_task(retry())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _wipe(self, pseudonym: str, route: Route, adapter: Adapter,
                     confirmation: List[AssistantReply]) -> None:
@@ -212,8 +285,7 @@ class Pipeline:
         sent_route = await self._send(adapter, pseudonym, Route(route.channel, route.address, route.language),
                                       confirmation)
         late = sent_route.message_ids
-        await self._routes.delete(pseudonym)
-        await self._ephemeral.delete(f"rate:{pseudonym}", f"rate-noticed:{pseudonym}")
+        await self._routes.delete(pseudonym)  # the rate counter stays (a minute at most): forget is no way around it
         if adapter.form != SMS and late:
             self._later(self._settings.forget_confirmation_seconds, lambda: adapter.forget(route.address, late))
         if adapter.form == SMS and self._settings.twilio_delete_records:
@@ -267,13 +339,16 @@ class Pipeline:
     async def close(self) -> None:
         for task in list(self._background):
             task.cancel()
-        pending, self._pending = list(self._pending), set()
+        unconfirmed = [self._forget_completed(p, adapter) for p, adapter in self._unconfirmed.items()]
+        pending, self._pending = [work() for work in self._pending] + unconfirmed, set()
         if pending:
             try:
-                await asyncio.wait_for(asyncio.gather(*(work() for work in pending), return_exceptions=True),
+                await asyncio.wait_for(asyncio.gather(*pending, return_exceptions=True),
                                        timeout=SHUTDOWN_DELETE_TIMEOUT)
             except asyncio.TimeoutError:
                 logger.warning("event=pending_deletes_timed_out count=%d", len(pending))
+        if self._unconfirmed:  # in the local profile Rasa stops too, and its memory with her tracker
+            logger.warning("event=forgets_unconfirmed_at_shutdown count=%d", len(self._unconfirmed))
 
 
 def _hinted(language_code: Optional[str], content: ContentStore) -> Optional[str]:

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import logging
 import sys
-import traceback
 import warnings
 from typing import Any, Dict, Optional, TextIO, Type
 
 import pluggy
+
+from bot.logs import WithholdExceptions, where
 
 WITHHELD = "[withheld]"
 _hookimpl = pluggy.HookimplMarker("rasa")
@@ -39,12 +40,6 @@ class _Withhold:
         return None
 
 
-def _where(error: BaseException) -> str:
-    frames = traceback.extract_tb(error.__traceback__)
-    place = f" at {frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}" if frames else ""
-    return f"{error.__class__.__name__}{place}"
-
-
 def _withhold_exception(logger: Any, name: str, event_dict: Dict[str, Any]) -> Dict[str, Any]:
     """First in Rasa's structlog chain: an exception becomes its class and place (no locals, no message)."""
     exc_info = event_dict.pop("exc_info", None)
@@ -53,21 +48,8 @@ def _withhold_exception(logger: Any, name: str, event_dict: Dict[str, Any]) -> D
         error = exc_info if isinstance(exc_info, BaseException) else (
             exc_info[1] if isinstance(exc_info, tuple) else sys.exc_info()[1])
         if error is not None:
-            event_dict["error"] = _where(error)
+            event_dict["error"] = where(error)
     return event_dict
-
-
-class _WithholdExceptionFilter(logging.Filter):
-    """For the standard logging module: a record's exception becomes its class and place."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and record.exc_info[1] is not None:
-            record.msg = f"{record.getMessage()} [error: {_where(record.exc_info[1])}]"
-            record.args = None
-            record.exc_info = None
-            record.exc_text = None
-        record.stack_info = None
-        return True
 
 
 class _NoTextInLogs:
@@ -97,7 +79,7 @@ def install() -> None:
         manager.register(_NoTextInLogs())
     warnings.showwarning = _show_warning
     _first_in_structlog_chain(_withhold_exception)
-    withhold = _WithholdExceptionFilter()
+    withhold = WithholdExceptions()
     _add_filter_to_handlers = logging.Handler.__init__
 
     def handler_init(self: logging.Handler, *args: Any, **kwargs: Any) -> None:

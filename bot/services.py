@@ -55,6 +55,10 @@ class Services:
     extra_env: Dict[str, str] = field(default_factory=dict)
     #: also run the gateway (``python -m bot gateway``): the whole service, as ``python -m bot run`` starts it
     gateway: bool = False
+    #: tests only: Rasa's HTTP API on, behind this token (localhost), so a test can read what a tracker holds
+    rasa_api_token: Optional[str] = None
+    #: Rasa's own log level (deployments: WARNING; the leak test: DEBUG, to prove no level carries text)
+    rasa_log_level: str = "WARNING"
     _children: Dict[str, subprocess.Popen] = field(default_factory=dict)
     _workdir: Optional[tempfile.TemporaryDirectory] = None
 
@@ -72,6 +76,7 @@ class Services:
 
     def _env(self) -> Dict[str, str]:
         env = {**os.environ, **QUIET_ENV, **self.settings.to_env(), **self.extra_env}
+        env["LOG_LEVEL"] = self.rasa_log_level
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         return env
 
@@ -101,7 +106,9 @@ class Services:
         # bot.rasa_server: Rasa's own command line, with no message text in anything it logs (see that module)
         self._spawn("rasa", [sys.executable, "-m", "bot.rasa_server", "run", "--model", str(self.model),
                              "--endpoints", str(endpoints), "--credentials", str(ROOT / "credentials.yml"),
-                             "--interface", s.host, "--port", str(s.rasa_port), "--quiet"])
+                             "--interface", s.host, "--port", str(s.rasa_port),
+                             *(["--debug"] if self.rasa_log_level == "DEBUG" else ["--quiet"]),
+                             *(["--enable-api", "--auth-token", self.rasa_api_token] if self.rasa_api_token else [])])
 
     def wait_for_rasa(self) -> None:
         self._wait(f"{self.settings.rasa_url}/webhooks/rest/", "rasa", time.monotonic() + self.startup_timeout)

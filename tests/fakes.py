@@ -264,13 +264,15 @@ def stack_settings(settings: Settings, workdir: Path, twilio_url: str, telegram_
 
 
 @contextmanager
-def running_stack(settings: Settings, model: Path, workdir: Path, **overrides) -> Iterator[Stack]:
+def running_stack(settings: Settings, model: Path, workdir: Path, services_options: Optional[Dict[str, Any]] = None,
+                  **overrides) -> Iterator[Stack]:
     """Start fakes and the whole service; every file any of our processes writes goes under ``workdir``.
-    Used by the tests (conftest) and by bench/gateway.py, with their own ``overrides``."""
+    Used by the tests (conftest) and by bench/gateway.py, with their own ``overrides`` (settings) and
+    ``services_options`` (bot.services.Services fields)."""
     logs, tmp = workdir / "logs", workdir / "tmp"
     tmp.mkdir(parents=True, exist_ok=True)
     with FakeTwilio() as twilio, FakeTelegram() as telegram:
         configured = stack_settings(settings, workdir, twilio.url, telegram.url, **overrides)
         env = {"TMPDIR": str(tmp), "HOME": str(tmp)}
-        with Services(configured, model, logs, gateway=True, extra_env=env) as services:
+        with Services(configured, model, logs, gateway=True, extra_env=env, **(services_options or {})) as services:
             yield Stack(services, twilio, telegram, logs, workdir)

@@ -122,6 +122,43 @@ def test_counts_add_up_across_flushes(backend, tmp_path):
     metrics.close()
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_delivery_keys_outlive_a_restart_and_old_ones_are_deleted(backend, tmp_path):
+    """Finding 9: the local profile kept its duplicate markers in memory, so a restart let a replay through."""
+    import datetime as dt
+
+    from sqlalchemy import insert, select
+
+    from bot.storage.deliveries import KEEP_DAYS, DatabaseDeliveries, delivery_keys
+
+    url = f"sqlite:///{tmp_path / 'assistant.db'}" if backend == "sqlite" else POSTGRES_URL
+    if backend == "postgresql":
+        import sqlalchemy
+
+        try:
+            sqlalchemy.create_engine(url, future=True).connect().close()
+        except sqlalchemy.exc.OperationalError:
+            if os.environ.get("CI"):
+                raise
+            pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
+    key = secrets.token_hex(24)
+    before = Metrics(url)
+    before.create_schema()
+    with before.engine.begin() as connection:
+        connection.execute(insert(delivery_keys), {"key": "old" + key[3:], "day": dt.date.today()
+                                                   - dt.timedelta(KEEP_DAYS + 1)})
+    assert asyncio.run(DatabaseDeliveries(before.engine).first([key, key + "s"]))
+    before.close()
+    after = Metrics(url)  # a new process: the gateway restarted
+    deliveries = DatabaseDeliveries(after.engine)
+    assert not asyncio.run(deliveries.first([key + "x", key + "s"])), "one shared key makes a duplicate"
+    assert not asyncio.run(deliveries.first([key]))
+    with after.engine.connect() as connection:
+        kept = {row[0] for row in connection.execute(select(delivery_keys.c.key))}
+    assert "old" + key[3:] not in kept and key in kept
+    after.close()
+
+
 # ---- Rasa's tracker store forgets -----------------------------------------------------------------------------------
 def test_the_tracker_store_deletes_a_conversation_that_restarted():
     from rasa.shared.core.domain import Domain
@@ -225,18 +262,34 @@ def test_telegram_html_escapes_everything_and_marks_up_little():
 
 def test_the_telegram_secret_is_compared_in_constant_time_and_fails_closed():
     verify_secret("abc-secret", "abc-secret")
-    for received in (None, "", "abc-secreT", "abc-secret "):
+    for received in (None, "", "abc-secreT", "abc-secret ", "abc-secr\u00e9t", "abc-\udcff"):
         with pytest.raises(VerificationFailed):
             verify_secret("abc-secret", received)
     with pytest.raises(VerificationFailed):
         verify_secret("", "")
 
 
+def _twilio(token: str) -> TwilioSms:
+    async def make() -> TwilioSms:  # twilio's async HTTP client wants a running loop
+        return TwilioSms("AC" + "0" * 32, token, "+447700900000", "https://example.org/twilio/sms")
+
+    return asyncio.run(make())
+
+
 def test_twilio_parse_ignores_what_is_not_a_message():
-    assert TwilioSms.parse({"From": "+447700900123"}) is None
-    assert TwilioSms.parse({"MessageSid": "SM1", "From": "+447700900123", "Body": "STOP"}) is None
-    message = TwilioSms.parse({"MessageSid": "SM1", "From": "+447700900123", "Body": "hola"})
+    sms = _twilio("token")
+    assert sms.parse({"From": "+447700900123"}) is None
+    assert sms.parse({"MessageSid": "SM1", "From": "+447700900123", "Body": "STOP"}) is None
+    message = sms.parse({"MessageSid": "SM1", "From": "+447700900123", "Body": "hola"}, "sig=")
     assert message.address == "+447700900123" and message.text == "hola" and message.provider_message_ids == ("SM1",)
+    # keyed by the auth token: stable across restarts, one from the SID and one from the signature, naming neither
+    again = _twilio("token").parse(
+        {"MessageSid": "SM1", "From": "+447700900123", "Body": "hola"}, "sig=")
+    assert len(message.delivery_keys) == 2 and message.delivery_keys == again.delivery_keys
+    assert not any("SM1" in key or "sig" in key for key in message.delivery_keys)
+    other = _twilio("other").parse(
+        {"MessageSid": "SM1", "From": "+447700900123", "Body": "hola"}, "sig=")
+    assert set(other.delivery_keys).isdisjoint(message.delivery_keys)
 
 
 def test_telegram_parse_reads_commands_and_language():
@@ -250,6 +303,24 @@ def test_telegram_parse_reads_commands_and_language():
     assert channel.parse(sticker).text == "?"
     assert channel.parse({"update_id": 1}) is None
     assert channel.parse({"nonsense": True}) is None
+
+
+@pytest.mark.parametrize("damage", [
+    lambda u: u["message"].update(text=12345), lambda u: u["message"].update(chat="a chat"),
+    lambda u: u["message"]["chat"].update(id="not a number"), lambda u: u.update(update_id=[1]),
+    lambda u: u["message"].update(message_id={"a": 1}), lambda u: u["message"].update(date="yesterday"),
+    lambda u: u["message"]["from"].update(language_code=7), lambda u: u.update(message=[]),
+    lambda u: u["message"].update(entities="x"), lambda u: u["message"]["chat"].update(type=None),
+])
+def test_telegram_parse_ignores_an_update_with_wrong_types(damage):
+    """Python-telegram-bot trusts Telegram's types; a forged update (the secret leaked) must not raise (finding 8)."""
+    from tests.fakes import telegram_update
+
+    channel = TelegramChannel("1:token", "http://127.0.0.1:9/bot")
+    update = telegram_update(99, "hello", "en")
+    damage(update)
+    message = channel.parse(update)
+    assert message is None or (isinstance(message.text, str) and message.address.lstrip("-").isdigit())
 
 
 # ---- channel errors: one test per branch ----------------------------------------------------------------------------

@@ -1,14 +1,19 @@
-"""The privacy promise, proven: conversations full of identifying strings on both channels, Rasa made slow and then
-killed midway, and afterwards every file the system wrote is searched for each string and its obvious variants.
+"""The privacy promise, proven: conversations full of identifying strings on both channels, with slash-command
+injection and pathological input, the action server stalled so that the gateway's Rasa timeout expires (on a question
+and on "forget me"), Rasa stalled and then killed midway; afterwards every file the system wrote is searched for each
+string and its obvious variants, and what Rasa holds (its trackers, read through its token-protected API, which only
+this test turns on) is searched too.
 
-The whole service runs at DEBUG, with its temporary directory, home directory, logs and database under one working
-directory; the search also reads the model directory and anything new in the system's temp directory.
+The whole service runs at DEBUG, Rasa included, with its temporary directory, home directory, logs and database under
+one working directory; the search also reads the model directory and anything new in the system's temp directory.
 """
 from __future__ import annotations
 
 import gzip
 import json
+import re
 import os
+import secrets
 import signal
 import tempfile
 import time
@@ -18,6 +23,7 @@ from typing import Dict, Iterable, List
 
 import pytest
 
+from bot.privacy.pseudonyms import Pseudonyms
 from tests.fakes import running_stack
 from tests.test_channels import Sms, TelegramUser, get
 from tests.fakes import telegram_update
@@ -43,6 +49,13 @@ IDENTIFYING = {
     "username": USERNAME,
     "first_name": "Zuleikhaa",
 }
+
+#: injection and pathological input: a leading " /" naming an intent, punctuation runs spaCy was quadratic on
+HOSTILE = [
+    " /greet my name is Zuleikha Oyelaran",
+    "\u200b//forget_me{} my number is 07700 900 982",
+    "{" * 3000 + " my name is Zuleikha Oyelaran " + "?" * 1000,
+]
 
 SMS_SCRIPT = [
     "hello",
@@ -121,8 +134,16 @@ def leak_run(settings, model, tmp_path_factory):
     started = time.time()
     system_tmp = Path(tempfile.gettempdir())
     before_tmp = set(system_tmp.iterdir())
-    results = {}
-    with running_stack(settings, model, workdir, rate_limit=100) as stack:
+    results: Dict[str, object] = {"trackers": {}}
+    token = secrets.token_urlsafe(16)
+    options = {"rasa_api_token": token, "rasa_log_level": "DEBUG"}
+    with running_stack(settings, model, workdir, rate_limit=100, services_options=options) as stack:
+        pseudonyms = Pseudonyms(stack.settings.pseudonym_key)
+        senders = {"sms": pseudonyms.of("sms", PHONE_SENDER), "telegram": pseudonyms.of("telegram", str(CHAT_ID))}
+
+        def held(when: str) -> None:
+            results["trackers"][when] = {channel: tracker(stack, sender, token) for channel, sender in senders.items()}
+
         sms = Sms(stack, PHONE_SENDER)
         tg = TelegramUser(stack, language_code="en")
         tg.chat_id = CHAT_ID
@@ -133,9 +154,19 @@ def leak_run(settings, model, tmp_path_factory):
             assert tg.deliver(update) == 200
             return tg.replies()[before:]
 
-        for text in SMS_SCRIPT[:4]:
-            assert sms.say(text), text
-            assert telegram(text), text
+        for text in SMS_SCRIPT[:4] + HOSTILE:
+            assert sms.say(text), text[:20]
+            assert telegram(text), text[:20]
+
+        # the action server stalls: the gateway's Rasa timeout expires while Rasa still holds the message
+        actions_pid = stack.services.pids["actions"]
+        os.kill(actions_pid, signal.SIGSTOP)
+        try:
+            results["stalled_actions_replies"] = sms.say(SMS_SCRIPT[1])
+        finally:
+            os.kill(actions_pid, signal.SIGCONT)
+        time.sleep(1.0)
+        held("before_forget")
 
         # Rasa stalls: she is answered within the timeout, in her language, with 999 and the helplines
         rasa_pid = stack.services.pids["rasa"]
@@ -161,14 +192,60 @@ def leak_run(settings, model, tmp_path_factory):
         stack.services.wait_for_rasa()
         assert sms.say(SMS_SCRIPT[6])
         assert telegram(SMS_SCRIPT[6])
-        results["sms_forget"] = sms.say("forget me")
+        held("after_restart")
+        # "forget me" while the action server stalls: Rasa cannot confirm within the timeout (finding 3)
+        os.kill(actions_pid, signal.SIGSTOP)
+        try:
+            results["sms_forget"] = sms.say("forget me")
+        finally:
+            os.kill(actions_pid, signal.SIGCONT)
         results["telegram_forget"] = telegram("/forget")
         results["deleted"] = stack.telegram.named("/deleteMessages")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # the gateway retries the forget until Rasa confirms it
+            held("after_forget")
+            if not any(user_texts(t) for t in results["trackers"]["after_forget"].values()):
+                break
+            time.sleep(1.0)
         logs = stack.logs
     new_tmp = [p for p in system_tmp.iterdir() if p not in before_tmp and p.stat().st_mtime >= started
                and not p.name.startswith(("pytest-of-", "bash_jobs"))]
     yield {"files": list(files_under(workdir, logs, settings.models_dir, *new_tmp)), "workdir": workdir,
            **results}
+
+
+def tracker(stack, sender: str, token: str) -> dict:
+    """What Rasa holds for one conversation (its HTTP API, on for this test only, localhost, token-protected)."""
+    url = f"{stack.settings.rasa_url}/conversations/{sender}/tracker?" + urllib.parse.urlencode({"token": token})
+    status, body = get(url)
+    assert status == 200, status
+    return body
+
+
+def user_texts(tracker_json: dict) -> List[str]:
+    return [str(e.get("text")) for e in tracker_json.get("events", []) if e.get("event") == "user"]
+
+
+def test_what_rasa_holds_has_placeholders_and_none_of_her_details(leak_run):
+    before = leak_run["trackers"]["before_forget"]
+    texts = user_texts(before["sms"]) + user_texts(before["telegram"])
+    assert len(texts) >= 12, texts  # the control: there is something to search
+    joined = "\n".join(texts)
+    assert "[name]" in joined and "[phone]" in joined and "[email]" in joined
+    assert search_text(joined, IDENTIFYING) == []
+    assert not any(t.lstrip().startswith("/") and t not in ("/greet", "/forget_me") for t in texts), texts
+
+
+def test_forget_me_empties_rasas_tracker_even_when_rasa_was_too_slow_to_confirm(leak_run):
+    assert user_texts(leak_run["trackers"]["after_restart"]["sms"]), "the control: she had a tracker"
+    after = leak_run["trackers"]["after_forget"]
+    assert user_texts(after["sms"]) == [] and user_texts(after["telegram"]) == []
+
+
+def search_text(text: str, needles: Dict[str, str]) -> List[str]:
+    blob = text.lower()
+    return [f"{name} as {form!r}" for name, value in needles.items() for form in variants(value, name)
+            if form.lower() in blob]
 
 
 def test_no_identifying_string_is_in_any_file_the_system_wrote(leak_run):
@@ -195,7 +272,10 @@ def test_the_database_holds_counts_only(leak_run):
 
     connection = sqlite3.connect(leak_run["workdir"] / "assistant.db")
     tables = [r[0] for r in connection.execute("select name from sqlite_master where type='table'")]
-    assert tables == ["event_counts"]
+    assert sorted(tables) == ["delivery_keys", "event_counts"]
+    keys = connection.execute("select key, day from delivery_keys").fetchall()
+    assert keys and all(re.fullmatch(r"[0-9a-f]{48}", key) for key, _ in keys), "keyed hashes only"
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d", str(day)) for _, day in keys), "a day, nothing finer"
     rows = connection.execute("select event, channel, language, topic, count from event_counts").fetchall()
     events = {r[0] for r in rows}
     assert {"answered", "degraded", "forgotten", "redacted_phone", "redacted_name"} <= events, events

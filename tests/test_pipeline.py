@@ -24,17 +24,24 @@ from bot.storage.metrics import Metrics
 
 
 class FakeAssistant:
-    """Stands in for Rasa: records what it receives; answers with ``answer(text, metadata)`` or is down."""
+    """Stands in for Rasa: records what it receives and keeps a tracker per sender as Rasa does (the texts it was
+    given; "/forget_me" deletes it, as the forgetting tracker store does); answers with ``answer(text, metadata)``,
+    or is down (a timeout: nothing is recorded in the tracker)."""
 
     def __init__(self, answer: Callable[[str, Dict], List[AssistantReply]]) -> None:
         self.answer = answer
         self.received: List[str] = []
+        self.trackers: Dict[str, List[str]] = {}
         self.down = False
 
     async def send(self, sender: str, text: str, metadata: Optional[Dict] = None) -> List[AssistantReply]:
         self.received.append(text)
         if self.down:
             raise RasaUnavailable("timeout")
+        if text == "/forget_me":
+            self.trackers.pop(sender, None)
+        else:
+            self.trackers.setdefault(sender, []).append(text)
         return self.answer(text, metadata or {})
 
 
@@ -53,14 +60,15 @@ def recogniser(model):
 def make_pipeline(settings, store, recogniser, tmp_path):
     made = []
 
-    def make(answer, **overrides):
+    def make(answer, redactor=None, **overrides):
         assistant = FakeAssistant(answer)
         ephemeral = MemoryEphemeral()
         phones = {"sim-sms": SimulatedPhone(SMS), "sim-telegram": SimulatedPhone(TELEGRAM)}
         from bot.privacy.redact import Redactor
 
         pipeline = Pipeline(settings=replace(settings, **overrides), pseudonyms=Pseudonyms("k" * 32),
-                            redactor=Redactor.load(settings.locales_dir), recogniser=recogniser, rasa=assistant,
+                            redactor=redactor or Redactor.load(settings.locales_dir), recogniser=recogniser,
+                            rasa=assistant,
                             content=store, routes=Routes(ephemeral, 3600), ephemeral=ephemeral,
                             metrics=Metrics(f"sqlite:///{tmp_path / 'counts.db'}"), adapters=phones)
         made.append(pipeline)
@@ -69,8 +77,9 @@ def make_pipeline(settings, store, recogniser, tmp_path):
     yield make
 
 
-def message(channel: str, address: str, text: str = "", command: Optional[str] = None) -> InboundMessage:
-    return InboundMessage(channel, secrets.token_hex(6), address, text, command=command)
+def message(channel: str, address: str, text: str = "", command: Optional[str] = None,
+            keys: tuple = ()) -> InboundMessage:
+    return InboundMessage(channel, secrets.token_hex(6), address, text, command=command, delivery_keys=keys)
 
 
 def say(pipeline, phone: str, address: str, text: str = "", command: Optional[str] = None) -> List[str]:
@@ -201,3 +210,157 @@ def test_her_text_never_reaches_the_assistant_as_a_slash_command(make_pipeline, 
     [received] = assistant.received
     assert not received.lstrip().startswith("/"), repr(received)
     assert "Amina" not in received  # and it is redacted on the way
+
+
+# ---- what the assistant is given: placeholders, never her details; nothing when redaction fails ----------------------
+def test_the_assistant_gets_placeholders_never_the_values(make_pipeline, store):
+    pipeline, assistant, _ = make_pipeline(lambda t, meta: rendered(store, "fallback", "en"))
+    say(pipeline, "sim-sms", "+447700900030", "my name is Amina Begum, call 07700 900123 or amina.b@example.com")
+    [received] = assistant.received
+    assert "[name]" in received and "[phone]" in received and "[email]" in received
+    assert not any(value in received for value in ("Amina", "Begum", "900123", "example.com"))
+
+
+def test_when_redaction_fails_the_assistant_gets_nothing_of_her_text(make_pipeline, store):
+    from bot.privacy.redact import RedactionError
+
+    class Broken:
+        def redact(self, text):
+            raise RedactionError("redaction failed (ValueError); do not pass the message on")
+
+    pipeline, assistant, _ = make_pipeline(lambda t, meta: rendered(store, "fallback", "en"), redactor=Broken())
+    bodies = say(pipeline, "sim-sms", "+447700900031", "my name is Amina and I need help")
+    assert assistant.received == ["?"]
+    assert bodies, "she still gets an answer (I'm not sure, with the menu)"
+
+
+# ---- "forget me" is completed even when the assistant did not confirm it (issue 8, finding 3) ------------------------
+@pytest.fixture
+def quick_retries(monkeypatch):
+    import bot.pipeline
+
+    monkeypatch.setattr(bot.pipeline, "FORGET_RETRY_DELAYS", (0.05, 0.1))
+
+
+def _answers(store, language="en", channel=SMS):
+    return lambda t, meta: rendered(store, "forget_me" if t == "/forget_me" else "police_immigration", language,
+                                    channel)
+
+
+def test_a_forget_the_assistant_missed_is_retried_until_its_tracker_is_gone(make_pipeline, store, quick_retries):
+    pipeline, assistant, _ = make_pipeline(_answers(store))
+    address = "+447700900032"
+
+    async def scenario():
+        await pipeline.handle(message("sim-sms", address, "will the police tell the home office"))
+        sender = next(iter(assistant.trackers))
+        assistant.down = True  # Rasa slower than the timeout
+        await pipeline.handle(message("sim-sms", address, command=FORGET))
+        confirmation = pipeline.adapters["sim-sms"].collect(address)["replies"]
+        held_while_down = list(assistant.trackers.get(sender, []))
+        assistant.down = False
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            if sender not in assistant.trackers:
+                break
+        return confirmation, held_while_down, sender
+
+    confirmation, held_while_down, sender = asyncio.run(scenario())
+    assert any("deleted" in r["text"].lower() for r in confirmation), "she is told at once"
+    assert held_while_down, "the control: the missed forget left her tracker"
+    assert sender not in assistant.trackers, "then the retry deleted it"
+
+
+def test_her_next_message_goes_to_the_assistant_only_after_the_forget(make_pipeline, store, monkeypatch):
+    import bot.pipeline
+
+    monkeypatch.setattr(bot.pipeline, "FORGET_RETRY_DELAYS", (3600.0,))  # no background retry in this test
+    pipeline, assistant, _ = make_pipeline(_answers(store))
+    address = "+447700900033"
+
+    async def scenario():
+        await pipeline.handle(message("sim-sms", address, "will the police tell the home office"))
+        assistant.down = True
+        await pipeline.handle(message("sim-sms", address, command=FORGET))
+        await pipeline.handle(message("sim-sms", address, "my visa question"))  # still down: not passed on
+        still_down = list(assistant.received)
+        assistant.down = False
+        await pipeline.handle(message("sim-sms", address, "another question"))
+        await pipeline.close()
+        return still_down
+
+    still_down = asyncio.run(scenario())
+    assert "my visa question" not in still_down, "nothing new reaches the assistant before the old is gone"
+    assert still_down[-1] == "/forget_me"
+    assert assistant.received[-2:] == ["/forget_me", "another question"]
+    [tracker] = assistant.trackers.values()
+    assert tracker == ["another question"], "only what she said after the forget"
+
+
+def test_an_unconfirmed_forget_is_tried_again_at_shutdown(make_pipeline, store, monkeypatch):
+    import bot.pipeline
+
+    monkeypatch.setattr(bot.pipeline, "FORGET_RETRY_DELAYS", (3600.0,))
+    pipeline, assistant, _ = make_pipeline(_answers(store))
+
+    async def scenario():
+        await pipeline.handle(message("sim-sms", "+447700900034", "will the police tell the home office"))
+        assistant.down = True
+        await pipeline.handle(message("sim-sms", "+447700900034", command=FORGET))
+        assistant.down = False
+        await pipeline.close()
+
+    asyncio.run(scenario())
+    assert assistant.trackers == {}
+
+
+# ---- "forget me" is rate-limited too, and never refused (finding 10) ----------------------------------------------
+def test_forget_does_not_reset_the_rate_limit_and_is_always_done(make_pipeline, store):
+    pipeline, assistant, phones = make_pipeline(_answers(store), rate_limit=4)
+    address = "+447700900035"
+    answered = confirmed = 0
+    for _ in range(15):
+        if any("Home Office" in b for b in say(pipeline, "sim-sms", address, "will the police tell the home office")):
+            answered += 1
+        bodies = say(pipeline, "sim-sms", address, "forget me")
+        confirmed += any("deleted" in b.lower() for b in bodies)
+        assert assistant.trackers == {}, "every forget is done, confirmed or not"
+    assert answered + confirmed <= 4, (answered, confirmed)  # the limit holds for both together
+    assert confirmed >= 1
+
+
+# ---- the rate limit is counted before anything costly (finding 5) --------------------------------------------------
+def test_over_the_limit_her_text_is_not_redacted_or_passed_on(make_pipeline, store):
+    from bot.privacy.redact import Redactor
+
+    class Counting:
+        def __init__(self):
+            self.inner, self.calls = Redactor.load(ROOT / "locales"), 0
+
+        def redact(self, text):
+            self.calls += 1
+            return self.inner.redact(text)
+
+    counting = Counting()
+    pipeline, assistant, _ = make_pipeline(lambda t, meta: rendered(store, "thanks", "en"), redactor=counting,
+                                           rate_limit=3)
+    for _ in range(10):
+        say(pipeline, "sim-sms", "+447700900036", "thanks " + "{" * 4000)
+    assert counting.calls == 3 and len(assistant.received) == 3
+    bodies = say(pipeline, "sim-sms", "+447700900036", "he is hitting me")
+    assert counting.calls == 4, "danger still goes through, redacted"
+
+
+# ---- duplicates: what the adapter's keys name (finding 9) -----------------------------------------------------------
+def test_a_delivery_sharing_any_key_with_an_earlier_one_is_dropped(make_pipeline, store):
+    pipeline, assistant, _ = make_pipeline(lambda t, meta: rendered(store, "thanks", "en"))
+
+    async def scenario():
+        first = await pipeline.handle(message("sim-sms", "+447700900037", "thanks", keys=("sid-a", "sig-1")))
+        # a replay with a shifted boundary: a new message SID, the same signature
+        replay = await pipeline.handle(message("sim-sms", "+447700900037", "thanks", keys=("sid-b", "sig-1")))
+        other = await pipeline.handle(message("sim-sms", "+447700900037", "thanks", keys=("sid-c", "sig-2")))
+        return first.event, replay.event, other.event
+
+    assert asyncio.run(scenario()) == ("answered", "duplicate", "answered")
+    assert len(assistant.received) == 2

@@ -7,7 +7,7 @@ import secrets
 
 import pytest
 
-from bot.pipeline import DEDUPE_TTL
+from bot.storage.deliveries import TTL_SECONDS as DEDUPE_TTL
 from tests.fakes import running_stack
 from tests.test_channels import Sms, TelegramUser
 

@@ -6,6 +6,8 @@ sends text back. It never imports Rasa, the stores or the pipeline. The address 
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass, field
 from typing import List, Optional, Protocol, Sequence
 
@@ -37,6 +39,15 @@ class InboundMessage:
     command: Optional[str] = None  # FORGET or START when she used a command
     language_hint: Optional[str] = None  # Telegram's language_code, e.g. "pt-br"
     provider_message_ids: Sequence[str] = ()  # her message's id in her chat (Telegram), to delete on "forget me"
+    #: opaque keys, derived by the adapter with its own secret, that a re-delivery or replay of this delivery shares
+    delivery_keys: Sequence[str] = field(default=(), repr=False)
+
+
+def delivery_key(secret: str, kind: str, value: str) -> str:
+    """A keyed hash naming one delivery (see storage.deliveries): stable across restarts, meaningless without the
+    channel's secret."""
+    return hmac.new(secret.encode("utf-8"), f"{kind}\x1f{value}".encode("utf-8", "replace"),
+                    hashlib.sha256).hexdigest()[:48]
 
 
 @dataclass(frozen=True)

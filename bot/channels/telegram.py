@@ -15,7 +15,8 @@ from telegram.constants import ParseMode
 from telegram.error import Forbidden, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
-from bot.channels.base import FORGET, START, TELEGRAM, ChannelError, InboundMessage, Sent, VerificationFailed
+from bot.channels.base import (FORGET, START, TELEGRAM, ChannelError, InboundMessage, Sent, VerificationFailed,
+                              delivery_key)
 from bot.channels.telegram_format import telegram_messages
 
 logger = logging.getLogger(__name__)
@@ -29,7 +30,9 @@ DELETE_BATCH = 100
 
 def verify_secret(expected: str, received: Optional[str]) -> None:
     """Constant-time comparison of the secret token Telegram sends with every webhook delivery (fail closed)."""
-    if not expected or not received or not hmac.compare_digest(expected.encode(), received.encode()):
+    # a header may hold anything (aiohttp keeps undecodable bytes as surrogates): compared as bytes, never decoded
+    if not expected or not received or not hmac.compare_digest(expected.encode(),
+                                                               received.encode("utf-8", "surrogateescape")):
         raise VerificationFailed("telegram secret token")
 
 
@@ -44,6 +47,7 @@ class TelegramChannel:
         request = HTTPXRequest(connect_timeout=timeout, read_timeout=timeout, write_timeout=timeout)
         poll_request = HTTPXRequest(connect_timeout=timeout, read_timeout=60.0, write_timeout=timeout)
         self.bot = Bot(token, base_url=api_url, request=request, get_updates_request=poll_request)
+        self._secret = token
         self._retries = retries
         self._polling: Optional[asyncio.Task] = None
 
@@ -52,15 +56,20 @@ class TelegramChannel:
 
     # ---- inbound -------------------------------------------------------------------------------------------
     def parse(self, data: Mapping[str, Any]) -> Optional[InboundMessage]:
-        """An InboundMessage for a private-chat message, or None (edits, groups, channel posts, other updates)."""
+        """An InboundMessage for a private-chat message, or None (edits, groups, channel posts, other updates, and
+        anything that is not a well-formed update: python-telegram-bot trusts Telegram's types, we check them)."""
         try:
             update = Update.de_json(dict(data), self.bot)
-        except (KeyError, TypeError, ValueError):
+            message = update.message if update else None
+            if message is None or message.chat.type != "private":
+                return None
+            if not all(isinstance(v, int) and not isinstance(v, bool)
+                       for v in (update.update_id, message.chat.id, message.message_id)):
+                raise TypeError("an id is not an integer")
+        except Exception as exc:  # noqa: BLE001 - a malformed update is ignored, whatever python-telegram-bot raised
+            logger.warning("event=telegram_update_unreadable error=%s", exc.__class__.__name__)
             return None
-        message = update.message if update else None
-        if message is None or message.chat.type != "private":
-            return None
-        text = message.text or message.caption or ""
+        text = next((t for t in (message.text, message.caption) if isinstance(t, str) and t), "")
         command = None
         first = text.split(maxsplit=1)[0].split("@")[0].lower() if text.strip() else ""
         if first in COMMANDS:
@@ -68,8 +77,11 @@ class TelegramChannel:
         if not text and command is None:
             text = "?"  # a sticker, photo or voice note: the assistant answers "I'm not sure" and shows the menu
         language = message.from_user.language_code if message.from_user else None
+        if not isinstance(language, str):
+            language = None
         return InboundMessage(TELEGRAM, str(update.update_id), str(message.chat.id), text, command=command,
-                              language_hint=language, provider_message_ids=(str(message.message_id),))
+                              language_hint=language, provider_message_ids=(str(message.message_id),),
+                              delivery_keys=(delivery_key(self._secret, "update", str(update.update_id)),))
 
     async def poll(self, handle: Callable[[InboundMessage], Awaitable[None]], timeout: int = 25) -> None:
         """Long polling for local runs (only a bot token): fetch updates and hand each to ``handle``, forever."""

@@ -17,7 +17,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from bot.channels.base import SMS, ChannelError, InboundMessage, Sent, VerificationFailed
+from bot.channels.base import SMS, ChannelError, InboundMessage, Sent, VerificationFailed, delivery_key
 from bot.channels.sms_format import sms_bodies
 
 logger = logging.getLogger(__name__)
@@ -61,6 +61,7 @@ class TwilioSms:
     def __init__(self, account_sid: str, auth_token: str, sender: str, webhook_url: str,
                  api_url: str = _API_BASE, timeout: float = 10.0, retries: int = 2) -> None:
         self._validator = RequestValidator(auth_token)
+        self._secret = auth_token
         self._webhook_url = webhook_url
         self._sender = sender
         self._http = _HttpClient(api_url, timeout)
@@ -73,9 +74,12 @@ class TwilioSms:
         if not signature or not self._validator.validate(self._webhook_url, dict(params), signature):
             raise VerificationFailed("twilio signature")
 
-    @staticmethod
-    def parse(params: Mapping[str, str]) -> Optional[InboundMessage]:
-        """An InboundMessage, or None for what is not ours to answer (reserved keywords, malformed deliveries)."""
+    def parse(self, params: Mapping[str, str], signature: str = "") -> Optional[InboundMessage]:
+        """An InboundMessage, or None for what is not ours to answer (reserved keywords, malformed deliveries).
+
+        Its delivery keys come from the message SID and from the signature: Twilio signs the parameters' keys and
+        values run together, so a replay that moves a boundary (MessageSid swallowing the next parameter) has a new
+        SID but the same signature."""
         sid = params.get("MessageSid") or params.get("SmsSid")
         address = params.get("From")
         if not sid or not address:
@@ -83,7 +87,9 @@ class TwilioSms:
         text = params.get("Body") or ""
         if is_reserved(text):
             return None
-        return InboundMessage(SMS, sid, address, text, provider_message_ids=(sid,))
+        keys = (delivery_key(self._secret, "sid", sid),) + (
+            (delivery_key(self._secret, "signature", signature),) if signature else ())
+        return InboundMessage(SMS, sid, address, text, provider_message_ids=(sid,), delivery_keys=keys)
 
     # ---- outbound ------------------------------------------------------------------------------------------
     def bodies(self, text: str, neutral_line: str) -> list:

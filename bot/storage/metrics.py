@@ -43,6 +43,10 @@ class Metrics:
         self._engine: Engine = create_engine(database_url, future=True, pool_pre_ping=True)
         self._pending: Counter = Counter()
 
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
     def create_schema(self) -> None:
         metadata.create_all(self._engine)
 
