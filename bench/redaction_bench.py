@@ -27,7 +27,9 @@ from bot.settings import ROOT
 LABELLED = ROOT / "bench" / "redaction" / "labelled.yml"
 #: written by a helper that did not see the rules, from the ways details slipped through in the attack (issue 8)
 ADVERSARIAL = ROOT / "bench" / "redaction" / "adversarial.yml"
-SETS = {"labelled": LABELLED, "adversarial": ADVERSARIAL}
+#: a second helper's set in the same categories, not looked at while the rules were written: the honest figure
+HOLDOUT = ROOT / "bench" / "redaction" / "adversarial_holdout.yml"
+SETS = {"labelled": LABELLED, "adversarial": ADVERSARIAL, "holdout": HOLDOUT}
 #: the targets tests/test_redaction.py holds the redactor to
 STRICT_KINDS = ("phone", "email", "postcode", "ni", "passport", "id")
 TARGETS = {"strict_recall": 1.0, "name_recall": 0.95, "over_redaction": 0.02}
@@ -133,6 +135,20 @@ def targets_met(results: Sequence[Scored]) -> bool:
             and figures(results).over_rate <= TARGETS["over_redaction"])
 
 
+def ordinary_messages() -> List[str]:
+    """The NLU evaluation sets (bench/heldout, bench/unseen): how women write, with nothing identifying in them."""
+    texts = []
+    for folder in ("heldout", "unseen"):
+        for path in sorted((ROOT / "bench" / folder).glob("*.yml")):
+            texts += [str(row["text"]) for row in yaml.safe_load(path.read_text(encoding="utf-8"))["messages"]]
+    return texts
+
+
+def changed(redactor: Redactor, texts: Sequence[str]) -> List[str]:
+    """The ordinary messages the redactor would change (each is a false alarm that also hides words from Rasa)."""
+    return [text for text in texts if redactor.find(text)]
+
+
 def percentile(values: List[float], p: float) -> float:
     ordered = sorted(values)
     k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
@@ -195,6 +211,10 @@ def main(argv: Sequence[str] = ()) -> None:
     load_ms = (time.perf_counter() - started) * 1000
     results = evaluate(redactor, load_labelled(SETS[args.set]), args.repeat)
     met = report(results, args.misses)
+    ordinary = ordinary_messages()
+    false_alarms = changed(redactor, ordinary)
+    print(f"\nordinary messages changed (NLU evaluation sets, nothing identifying in them): "
+          f"{len(false_alarms)}/{len(ordinary)} ({len(false_alarms) / len(ordinary):.2%})")
     print(f"\nloaded in {load_ms:.0f} ms; targets (100% recall on {', '.join(STRICT_KINDS)}; >= 95% on names; "
           f"<= 2% of non-identifying characters removed): {'MET' if met else 'NOT MET'}")
     sys.exit(0 if met else 1)

@@ -373,3 +373,41 @@ def test_a_partly_removed_span_is_a_miss():
     assert bench.score(message, [Span(11, 16, "name")]).found == (("name", False),)
     assert bench.score(message, [Span(11, 22, "name")]).found == (("name", True),)
     assert bench.score(message, [Span(3, 22, "name")]).over_chars == 8
+
+
+# ---- the second set: details written around the usual forms (issue 8, finding 7) -----------------------------------
+@pytest.fixture(scope="module")
+def adversarial_results(redactor):
+    return bench.evaluate(redactor, bench.load_labelled(bench.ADVERSARIAL), repeat=0)
+
+
+ATTACK_CATEGORIES = ("phone_words", "email_spaced", "self_intro", "handle", "dob")
+
+
+def test_the_second_set_covers_every_category_in_every_language():
+    messages = bench.load_labelled(bench.ADVERSARIAL)
+    for lang in supported():
+        for category in ATTACK_CATEGORIES + ("negative",):
+            assert sum(m.lang == lang and m.category == category for m in messages) >= 5, (lang, category)
+
+
+@pytest.mark.parametrize("category", ATTACK_CATEGORIES)
+def test_details_written_around_the_usual_forms_are_removed(adversarial_results, category):
+    """Before issue 8 these reached Rasa: 18% of the spans were removed; now each category is at least 80%."""
+    results = [r for r in adversarial_results if r.message.category == category]
+    recall = bench.figures(results).recall
+    assert recall >= 0.80, [r.message.text for r in results if any(not ok for _, ok in r.found)]
+
+
+def test_the_second_sets_ordinary_look_alikes_come_through(adversarial_results):
+    negatives = [r for r in adversarial_results if r.message.category == "negative"]
+    assert len(negatives) >= 45
+    assert sum(1 for r in negatives if r.over_chars) <= 2, [r.message.text for r in negatives if r.over_chars]
+
+
+def test_ordinary_messages_are_not_taken_for_identifying_details(redactor):
+    """The weak intros ("soy", "আমি", "my husband") must not eat ordinary words: over the 1,294 messages of the NLU
+    evaluation sets, which hold no identifying detail, at most 5 are changed (2 when this was written)."""
+    ordinary = bench.ordinary_messages()
+    assert len(ordinary) > 1000
+    assert len(bench.changed(redactor, ordinary)) <= 5

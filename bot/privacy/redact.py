@@ -30,6 +30,8 @@ from typing import Dict, FrozenSet, Iterable, Iterator, List, Mapping, Optional,
 
 import yaml
 
+from bot.privacy.details import DetailFinder, load_words
+
 #: the kinds of identifying detail, each replaced by ``[kind]``
 KINDS: Tuple[str, ...] = ("phone", "email", "postcode", "ni", "passport", "id", "address", "name", "handle", "dob")
 PLACEHOLDERS: Mapping[str, str] = {kind: f"[{kind}]" for kind in KINDS}
@@ -78,6 +80,13 @@ def tokenizable(text: str) -> str:
                   text)
 
 
+#: matcher labels: "<code>" strong intros, "<code>:weak" weak intros, "<code>:thanks" thanks before a signature
+_WEAK = ":weak"
+_THANKS = ":thanks"
+_ARABIC_PREFIXES = frozenset("وفبلک")
+_SIGNATURE_MARKS = frozenset({",", ".", "!", "-", "،", "۔", "।", ":", "\n", "...", "!!"})
+
+
 class RedactionConfigError(ValueError):
     """A _redaction.yml (or the language list) is missing or malformed; the message names the file."""
 
@@ -119,6 +128,13 @@ class NameRules:
     ends: FrozenSet[str]
     particles: FrozenSet[str]
     passport_words: Tuple[str, ...]
+    #: intros that are also ordinary words ("soy", "jestem", "أنا", "ami", "my husband"): a name after one of these
+    #: is a word no training example of any language uses
+    weak_intros: Tuple[str, ...] = ()
+    #: "thanks", "merci beaucoup": a word no training example uses that ends the message after one is a signature
+    thanks: Tuple[str, ...] = ()
+    #: words that close a self-introduction after the name ("main nadia hoon", "aqui")
+    closers: FrozenSet[str] = frozenset()
 
 
 # ---- text normalisation -----------------------------------------------------------------------------------------
@@ -220,10 +236,14 @@ class Redactor:
     Not safe for concurrent use from several threads (the gateway's event loop calls it from one).
     """
 
-    def __init__(self, rules: Sequence[NameRules], shared_ends: FrozenSet[str], helplines: FrozenSet[str]) -> None:
+    def __init__(self, rules: Sequence[NameRules], shared_ends: FrozenSet[str], helplines: FrozenSet[str],
+                 details: Optional[DetailFinder] = None, known_words: FrozenSet[str] = frozenset()) -> None:
         if not rules:
             raise ValueError("at least one language's name rules are needed")
         self._rules = {r.code: r for r in rules}
+        self._details = details
+        self._known = known_words
+        self._closers = frozenset(w for r in rules for w in r.closers)
         self._shared_ends = shared_ends
         self._helplines = helplines
         words = sorted({w for r in rules for w in r.passport_words}, key=len, reverse=True)
@@ -234,12 +254,14 @@ class Redactor:
     @classmethod
     def load(cls, locales_dir: Path) -> "Redactor":
         """Read locales/languages.yml ('supported', 'default'), every locales/<lang>/_redaction.yml and the helpline
-        numbers in locales/numbers.yml (optional); fails naming the file that is wrong."""
+        numbers in locales/numbers.yml (optional); fails naming the file that is wrong. The words of the training
+        examples (data/nlu/<lang>.yml beside locales/, when there) are the known words weak intros need."""
         index = locales_dir / "languages.yml"
         config = _read_yaml(index)
         codes = [str(c) for c in (config.get("supported") or [])]
         if not codes:
             raise RedactionConfigError(f"{index}: needs 'supported' (a list of language codes).")
+        data = {code: _read_yaml(locales_dir / code / "_redaction.yml") for code in codes}
         rules = [_load_rules(locales_dir / code / "_redaction.yml", code) for code in codes]
         default = str(config.get("default") or codes[0])
         # the default language's end words apply after every intro: its words are mixed into messages in all languages
@@ -249,7 +271,8 @@ class Redactor:
         if numbers_path.exists():
             numbers = _read_yaml(numbers_path).get("numbers") or {}
             helplines = frozenset(canonical_number(str(n)) for n in numbers)
-        return cls(rules, shared, helplines)
+        details = DetailFinder(load_words(data, fold), fold)
+        return cls(rules, shared, helplines, details, known_words(locales_dir.parent / "data" / "nlu", codes))
 
     # ---- the work ---------------------------------------------------------------------------------------------
     def redact(self, text: str) -> Redacted:
@@ -275,7 +298,10 @@ class Redactor:
             return ()
         try:
             copy = matching_copy(text)
-            candidates = list(self._numbers_and_codes(copy)) + list(self._names(copy))
+            numbers = DetailFinder.zeros(copy)  # "O77OO 9OO 456": the letter O as zero inside digit words
+            candidates = list(self._numbers_and_codes(numbers)) + list(self._names(copy))
+            if self._details is not None:
+                candidates += [Span(start, end, kind) for start, end, kind in self._details.find(numbers)]
             spans = _merge(candidates)
         except Exception as exc:  # never let a detector's exception carry the text into a log
             raise RedactionError(f"redaction failed ({exc.__class__.__name__}); do not pass the message on") from None
@@ -350,8 +376,11 @@ class Redactor:
         nlp = spacy.blank("xx")
         matcher = PhraseMatcher(nlp.vocab, attr="NORM")
         for rules in self._rules.values():
-            patterns = [self._folded_doc(nlp, intro) for intro in rules.intros]
-            matcher.add(rules.code, [p for p in patterns if len(p)])
+            for label, phrases in ((rules.code, rules.intros), (f"{rules.code}{_WEAK}", rules.weak_intros),
+                                   (f"{rules.code}{_THANKS}", rules.thanks)):
+                patterns = [self._folded_doc(nlp, phrase) for phrase in phrases]
+                if any(len(p) for p in patterns):
+                    matcher.add(label, [p for p in patterns if len(p)])
         self._nlp, self._matcher = nlp, matcher
         self._vocab_base = len(nlp.vocab.strings)
 
@@ -369,16 +398,36 @@ class Redactor:
         for match_id, start, end in self._matcher(doc):
             intros.setdefault((start, end), set()).add(self._nlp.vocab.strings[match_id])
         last_end = -1
-        for (start, end), codes in sorted(intros.items(), key=lambda item: (item[0][0], -item[0][1])):
+        for (start, end), labels in sorted(intros.items(), key=lambda item: (item[0][0], -item[0][1])):
             if start < last_end:  # "name is" inside "my name is": the longest intro wins
                 continue
             last_end = end
-            span = self._name_after(doc, end, codes)
+            strong = {label for label in labels if label in self._rules}
+            if strong:
+                span = self._name_after(doc, end, strong)
+            elif any(label.endswith(_WEAK) for label in labels):
+                span = self._name_after(doc, end, {label.split(":")[0] for label in labels}, unknown_only=True)
+            else:
+                span = self._signature_after(doc, end, {label.split(":")[0] for label in labels})
             if span is not None:
                 yield span
 
-    def _name_after(self, doc, i: int, codes: Iterable[str]) -> Optional[Span]:
-        """The name that follows an intro ending at token ``i``, by the rules of the languages ``codes``."""
+    def _signature_after(self, doc, i: int, codes: Set[str]) -> Optional[Span]:
+        """"thanks, Maria" / "merci beaucoup. Amal": after thanks (and known words), a punctuation mark, then a name
+        of unknown words that ends the message."""
+        while i < len(doc) and (self._is_known(doc[i].norm_) or _is_blank(doc[i])) and _is_word(doc[i].text):
+            i += 1
+        if i >= len(doc) or _is_word(doc[i].text) or doc[i].text not in _SIGNATURE_MARKS:
+            return None
+        span = self._name_after(doc, i + 1, codes, unknown_only=True)
+        if span is None:
+            return None
+        rest = doc.text[span.end:]
+        return span if not any(unicodedata.category(ch)[0] in "LN" for ch in rest) else None
+
+    def _name_after(self, doc, i: int, codes: Iterable[str], unknown_only: bool = False) -> Optional[Span]:
+        """The name that follows an intro ending at token ``i``, by the rules of the languages ``codes``; with
+        ``unknown_only``, of words no training example uses."""
         ends = set(self._shared_ends)
         particles: Set[str] = set()
         for code in codes:
@@ -402,7 +451,7 @@ class Redactor:
                     break
                 i = following
                 continue
-            if not _is_word(token.text) or token.norm_ in ends:
+            if not _is_word(token.text) or token.norm_ in ends or (unknown_only and self._is_known(token.norm_)):
                 break
             case = _case_of(token.text)
             if first is None:
@@ -420,7 +469,25 @@ class Redactor:
                 i += 2
         if first is None or last is None:
             return None
+        if unknown_only and mode != "upper" and not self._closed(doc, last + 1, words):
+            return None
         return Span(doc[first].idx, doc[last].idx + len(doc[last].text), "name")
+
+    def _is_known(self, word: str) -> bool:
+        """A word of the training examples, also with an Arabic conjunction or preposition joined to its front
+        ("وعيالي" is "and my children")."""
+        return word in self._known or (word[:1] in _ARABIC_PREFIXES and word[1:] in self._known)
+
+    def _closed(self, doc, i: int, words: int) -> bool:
+        """After a weak intro, a name that is not capitalised ("soy carmen", "আমি রুমা,", "main nadia hoon") is
+        taken only when it is one or two words and the message, a punctuation mark or a closing word ("hoon",
+        "ہوں") follows it: "im walking home" and "আমি খুব ভয় পাই" are not names."""
+        while i < len(doc) and _is_blank(doc[i]):
+            i += 1
+        if words > 2:
+            return False
+        return i >= len(doc) or doc[i].norm_ in self._closers or (
+            not _is_word(doc[i].text) and not any(ch.isdigit() for ch in doc[i].text))
 
     @staticmethod
     def _after_particles(doc, i: int, particles: Set[str], ends: Set[str], mode: Optional[str]) -> Optional[int]:
@@ -501,7 +568,24 @@ def _load_rules(path: Path, code: str) -> NameRules:
         ends=frozenset(fold(w) for w in _words(path, data, "name_ends")),
         particles=frozenset(fold(w) for w in _words(path, data, "name_particles")),
         passport_words=tuple(fold(w) for w in _words(path, data, "passport_words")),
+        weak_intros=_words(path, data, "weak_name_intros"),
+        thanks=_words(path, data, "thanks_words"),
+        closers=frozenset(fold(w) for w in _words(path, data, "name_closers")),
     )
+
+
+def known_words(nlu_dir: Path, codes: Sequence[str]) -> FrozenSet[str]:
+    """Every word (folded) of the training examples of ``codes``: ordinary words, never taken for a name after a
+    weak intro. The examples hold no names (placeholders stand in for them)."""
+    words: Set[str] = set()
+    for code in codes:
+        path = nlu_dir / f"{code}.yml"
+        if not path.exists():
+            continue
+        for block in (_read_yaml(path).get("nlu") or []):
+            for line in str(block.get("examples", "")).splitlines():
+                words.update(fold(w) for w in re.findall(r"[^\W\d_]+", line.lstrip(" -")))
+    return frozenset(words)
 
 
 def _words(path: Path, data: Mapping, key: str) -> Tuple[str, ...]:
