@@ -2,13 +2,16 @@
 SHELL := bash
 PY := .venv/bin/python
 
-.PHONY: run test venv model lock check-content chromium bench-accuracy bench-latency bench-training bench-gateway bench-redaction
+.PHONY: run test fuzz venv model lock check-content chromium bench-accuracy bench-latency bench-training bench-gateway bench-redaction
 
 run: model            ## build, train if needed, start Rasa, the action server and the gateway; simulator on localhost
 	$(PY) -m bot run
 
 test: model chromium  ## build, train if needed, run every test
 	$(PY) -m pytest tests
+
+fuzz: model chromium  ## the long fuzzing profile: at least 10,000 inputs per entry point (tests/test_fuzz.py)
+	HYPOTHESIS_PROFILE=long $(PY) -m pytest tests/test_fuzz.py
 
 chromium:             ## Debian's Chromium for the simulator's browser test (installed once if missing)
 	@scripts/ensure-chromium >/dev/null
