@@ -177,7 +177,7 @@ def report(results: Sequence[Scored], show_misses: bool = False) -> bool:
     categories = sorted({r.message.category for r in results if r.message.category})
     if categories:
         langs = sorted(by_lang)
-        print(f"\nrecall by category and language (spans found / spans; 'negative': messages left untouched)")
+        print("\nrecall by category and language (spans found / spans; 'negative': messages left untouched)")
         print(f"{'category':<14}" + "".join(f"{lang:>9}" for lang in langs) + f"{'all':>9}")
         for category in categories:
             cells = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional
 
@@ -13,11 +13,19 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.channels.base import SMS, TELEGRAM  # noqa: E402
+from bot.channels.simulator import SimulatedPhone  # noqa: E402
 from bot.content.store import ContentStore  # noqa: E402
+from bot.pipeline import Pipeline  # noqa: E402
+from bot.privacy.pseudonyms import Pseudonyms  # noqa: E402
+from bot.privacy.routes import Routes  # noqa: E402
+from bot.recognise import Recogniser  # noqa: E402
+from bot.storage.ephemeral import MemoryEphemeral  # noqa: E402
+from bot.storage.metrics import Metrics  # noqa: E402
 from bot.rasa_client import AssistantReply, RasaClient, new_sender_id  # noqa: E402
 from bot.services import Services  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from tests.fakes import Stack, running_stack  # noqa: E402
+from tests.fakes import FakeAssistant, Stack, running_stack  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -84,3 +92,32 @@ def conversation(services):
         return Conversation(services.settings.rasa_url, channel, metadata=meta)
 
     return start
+
+
+# ---- the per-message path in-process, with a recording fake assistant (tests/test_pipeline.py, test_fuzz.py) ------
+@pytest.fixture(scope="module")
+def recogniser(model):
+    from bot.languages import load_languages
+
+    return Recogniser.load(load_languages(ROOT / "locales"), ROOT / "data" / "nlu", model)
+
+
+@pytest.fixture
+def make_pipeline(settings, store, recogniser, tmp_path):
+    made = []
+
+    def make(answer, redactor=None, **overrides):
+        assistant = FakeAssistant(answer)
+        ephemeral = MemoryEphemeral()
+        phones = {"sim-sms": SimulatedPhone(SMS), "sim-telegram": SimulatedPhone(TELEGRAM)}
+        from bot.privacy.redact import Redactor
+
+        pipeline = Pipeline(settings=replace(settings, **overrides), pseudonyms=Pseudonyms("k" * 32),
+                            redactor=redactor or Redactor.load(settings.locales_dir), recogniser=recogniser,
+                            rasa=assistant,
+                            content=store, routes=Routes(ephemeral, 3600), ephemeral=ephemeral,
+                            metrics=Metrics(f"sqlite:///{tmp_path / 'counts.db'}"), adapters=phones)
+        made.append(pipeline)
+        return pipeline, assistant, phones
+
+    yield make

@@ -15,10 +15,12 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 from aiohttp import web
 
+from bot.channels.base import SMS
+from bot.rasa_client import AssistantReply, RasaUnavailable
 from bot.services import Services, free_port
 from bot.settings import Settings
 
@@ -276,3 +278,30 @@ def running_stack(settings: Settings, model: Path, workdir: Path, services_optio
         env = {"TMPDIR": str(tmp), "HOME": str(tmp)}
         with Services(configured, model, logs, gateway=True, extra_env=env, **(services_options or {})) as services:
             yield Stack(services, twilio, telegram, logs, workdir)
+
+
+# ---- Rasa, in-process: for the per-message path's tests --------------------------------------------------------
+class FakeAssistant:
+    """Stands in for Rasa: records what it receives and keeps a tracker per sender as Rasa does (the texts it was
+    given; "/forget_me" deletes it, as the forgetting tracker store does); answers with ``answer(text, metadata)``,
+    or is down (a timeout: nothing is recorded in the tracker)."""
+
+    def __init__(self, answer: Callable[[str, Dict], List[AssistantReply]]) -> None:
+        self.answer = answer
+        self.received: List[str] = []
+        self.trackers: Dict[str, List[str]] = {}
+        self.down = False
+
+    async def send(self, sender: str, text: str, metadata: Optional[Dict] = None) -> List[AssistantReply]:
+        self.received.append(text)
+        if self.down:
+            raise RasaUnavailable("timeout")
+        if text == "/forget_me":
+            self.trackers.pop(sender, None)
+        else:
+            self.trackers.setdefault(sender, []).append(text)
+        return self.answer(text, metadata or {})
+
+
+def rendered(store, topic: str, language: str, channel: str = SMS) -> List[AssistantReply]:
+    return [AssistantReply(r.text, r.as_payload()) for r in store.render(topic, language, channel, True)]

@@ -10,9 +10,8 @@ import secrets
 import socket
 import threading
 import time
-import urllib.parse
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import List, Tuple
 
 import pytest
 from twilio.request_validator import RequestValidator
@@ -136,8 +135,8 @@ def test_malformed_deliveries_get_4xx_and_no_error_line(gateway):
         "simulator deep json": post(f"{gateway.gateway_url}/simulator/api/message", b"[" * 20_000,
                                     {"Content-Type": "application/json"})[0],
     }
-    head = (f"POST /telegram/webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            f"Content-Length: 2\r\n").encode() + b"X-Telegram-Bot-Api-Secret-Token: s\xe9cr\xc3t\r\n\r\n{}"
+    head = ("POST /telegram/webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            "Content-Length: 2\r\n").encode() + b"X-Telegram-Bot-Api-Secret-Token: s\xe9cr\xc3t\r\n\r\n{}"
     results["non-ascii secret"] = raw_request(gateway, head)[0]
     assert results == {"invalid utf-8": 400, "percent-encoded invalid utf-8": 400, "unsigned": 403,
                        "deep json": 400, "not json": 400, "invalid utf-8 json": 400, "json list": 200,

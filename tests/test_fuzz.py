@@ -22,10 +22,9 @@ import pytest
 from hypothesis import HealthCheck, given, seed, settings, strategies as st
 
 from bot.channels.base import InboundMessage
-from tests.fakes import telegram_update
+from tests.fakes import rendered, telegram_update
 from tests.test_attacks import rss_mib
 from tests.test_channels import Sms, post
-from tests.test_pipeline import make_pipeline, recogniser  # noqa: F401 - fixtures used below
 
 settings.register_profile("quick", max_examples=60, deadline=None, derandomize=True, database=None,
                           suppress_health_check=[HealthCheck.too_slow])
@@ -179,8 +178,6 @@ def test_fuzz_the_redactor(redactor, text):
 @given(text=TEXT, command=st.sampled_from([None, None, None, "forget", "start", "menu"]))
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 def test_fuzz_the_per_message_path(make_pipeline, store, text, command):
-    from tests.test_pipeline import rendered
-
     pipeline, assistant, phones = make_pipeline(lambda t, meta: rendered(store, "fallback", "en"))
     started = time.perf_counter()
     address = f"+4477009{secrets.randbelow(10**5):05d}"
