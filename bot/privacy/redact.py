@@ -479,15 +479,16 @@ class Redactor:
         return word in self._known or (word[:1] in _ARABIC_PREFIXES and word[1:] in self._known)
 
     def _closed(self, doc, i: int, words: int) -> bool:
-        """After a weak intro, a name that is not capitalised ("soy carmen", "আমি রুমা,", "main nadia hoon") is
-        taken only when it is one or two words and the message, a punctuation mark or a closing word ("hoon",
-        "ہوں") follows it: "im walking home" and "আমি খুব ভয় পাই" are not names."""
+        """After a weak intro, a name that is not capitalised ("আমি রুমা,", "main nadia hoon") is taken only when
+        it is one or two words and a punctuation mark or a closing word ("hoon", "ہوں") follows it. Not the end of
+        the message: "woh mujhe maarega" and "আমি মরবো" end in a verb the examples may not have, and a danger
+        message must reach the assistant whole."""
         while i < len(doc) and _is_blank(doc[i]):
             i += 1
-        if words > 2:
+        if words > 2 or i >= len(doc):
             return False
-        return i >= len(doc) or doc[i].norm_ in self._closers or (
-            not _is_word(doc[i].text) and not any(ch.isdigit() for ch in doc[i].text))
+        return doc[i].norm_ in self._closers or (
+            not _is_word(doc[i].text) and not doc[i].is_space and not any(ch.isdigit() for ch in doc[i].text))
 
     @staticmethod
     def _after_particles(doc, i: int, particles: Set[str], ends: Set[str], mode: Optional[str]) -> Optional[int]:
