@@ -215,6 +215,9 @@ def main(argv: Sequence[str] = ()) -> None:
     false_alarms = changed(redactor, ordinary)
     print(f"\nordinary messages changed (NLU evaluation sets, nothing identifying in them): "
           f"{len(false_alarms)}/{len(ordinary)} ({len(false_alarms) / len(ordinary):.2%})")
+    if args.set != "labelled":  # the floors of tests/test_redaction.py hold this set; the targets are the first set's
+        print(f"\nloaded in {load_ms:.0f} ms")
+        return
     print(f"\nloaded in {load_ms:.0f} ms; targets (100% recall on {', '.join(STRICT_KINDS)}; >= 95% on names; "
           f"<= 2% of non-identifying characters removed): {'MET' if met else 'NOT MET'}")
     sys.exit(0 if met else 1)
