@@ -41,6 +41,7 @@ def main(argv: List[str] = None) -> None:
     content.add_argument("action", choices=["check", "stamp"])
     content.add_argument("--production", action="store_true", help="also require what production serves")
     commands.add_parser("settings", help="print the settings in force")
+    commands.add_parser("migrate", help="apply the database migrations (the gateway also does at start)")
     args = parser.parse_args(argv)
 
     try:
@@ -53,6 +54,13 @@ def main(argv: List[str] = None) -> None:
 
     if args.command == "settings":
         print(settings)
+    elif args.command == "migrate":
+        from bot.storage.metrics import Metrics
+
+        metrics = Metrics(settings.database_url)
+        metrics.create_schema()
+        metrics.close()
+        print("the database is at the newest schema")
     elif args.command == "train":
         from bot.training import ensure_model
 

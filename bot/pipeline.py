@@ -216,7 +216,7 @@ class Pipeline:
             await self._ephemeral.put(f"forget-pending:{pseudonym}", "1", FORGET_PENDING_TTL)
             self._retry_forget(pseudonym, adapter)
         await self._wipe(pseudonym, route, adapter, replies if confirm else [])
-        return self._done("forgotten" if confirm else "forgotten_unconfirmed", pseudonym, adapter)
+        return self._done("forgotten" if confirm else "forgotten_over_limit", pseudonym, adapter)
 
     async def _forget_in_rasa(self, pseudonym: str, adapter: Adapter,
                               language_hint: Optional[str] = None) -> Optional[List[AssistantReply]]:

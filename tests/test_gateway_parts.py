@@ -381,3 +381,46 @@ def test_a_headline_with_a_starred_phrase_is_bold_once_not_nested():
     html = to_html("*Call 999 now.* (112 also works.)\n\nIf you can, speak.")
     assert html.startswith("<b>Call 999 now. (112 also works.)</b>")
     assert "<b><b>" not in html and html.count("<b>") == html.count("</b>") == 1
+
+
+# ---- the schema: Alembic migrations, applied at start ---------------------------------------------------------------
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_migrations_make_the_schema_the_tables_declare_and_run_twice(backend, tmp_path):
+    import sqlalchemy
+
+    from bot.storage.schema import metadata, migrate
+
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'assistant.db'}"
+    else:
+        url = POSTGRES_URL
+        try:
+            sqlalchemy.create_engine(url, future=True).connect().close()
+        except sqlalchemy.exc.OperationalError:
+            if os.environ.get("CI"):
+                raise
+            pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
+    engine = sqlalchemy.create_engine(url, future=True)
+    migrate(engine)
+    migrate(engine)  # every start runs it
+    inspector = sqlalchemy.inspect(engine)
+    for table in metadata.tables.values():
+        assert {c["name"] for c in inspector.get_columns(table.name)} == {c.name for c in table.columns}, table.name
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("select version_num from alembic_version").scalar() is not None
+    engine.dispose()
+
+
+def test_a_database_made_before_migrations_is_taken_over(tmp_path):
+    import sqlalchemy
+
+    from bot.storage.schema import metadata, migrate
+
+    engine = sqlalchemy.create_engine(f"sqlite:///{tmp_path / 'old.db'}", future=True)
+    metadata.create_all(engine)  # how the schema was made before Alembic
+    with engine.begin() as connection:
+        connection.exec_driver_sql("insert into event_counts values ('2026-11-01', 'answered', 'sms', 'es', '-', 3)")
+    migrate(engine)
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("select count from event_counts").scalar() == 3, "counts kept"
+    engine.dispose()

@@ -13,22 +13,15 @@ import asyncio
 import datetime as dt
 from typing import Protocol, Sequence
 
-from sqlalchemy import Column, Date, String, Table, delete
+from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 
 from bot.storage.ephemeral import Ephemeral
-from bot.storage.metrics import metadata
+from bot.storage.schema import delivery_keys
 
 #: a provider re-delivers within minutes (Twilio) or hours (Telegram): a key is kept at least a day
 TTL_SECONDS = 24 * 3600
 KEEP_DAYS = 2
-
-delivery_keys = Table(
-    "delivery_keys", metadata,
-    Column("key", String(64), primary_key=True),   # a keyed hash from the channel adapter
-    Column("day", Date, nullable=False),           # the day it was first seen: for deleting old keys, nothing finer
-)
-
 
 class Deliveries(Protocol):
     async def first(self, keys: Sequence[str]) -> bool:

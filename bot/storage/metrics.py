@@ -13,23 +13,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Dict, Optional, Tuple
 
-from sqlalchemy import Column, Date, Integer, MetaData, String, Table, UniqueConstraint, create_engine, select
+from sqlalchemy import create_engine, select
 from sqlalchemy.engine import Engine
 
+from bot.storage.schema import event_counts, migrate
+
 logger = logging.getLogger(__name__)
-
-metadata = MetaData()
-
-event_counts = Table(
-    "event_counts", metadata,
-    Column("day", Date, nullable=False),
-    Column("event", String(32), nullable=False),      # answered, degraded, rate_limited, forget, redacted_<kind>...
-    Column("channel", String(16), nullable=False),
-    Column("language", String(8), nullable=False),    # a language code, or "-"
-    Column("topic", String(32), nullable=False),      # a topic name from locales/, or "-"
-    Column("count", Integer, nullable=False),
-    UniqueConstraint("day", "event", "channel", "language", "topic", name="event_counts_key"),
-)
 
 Key = Tuple[dt.date, str, str, str, str]
 
@@ -48,7 +37,8 @@ class Metrics:
         return self._engine
 
     def create_schema(self) -> None:
-        metadata.create_all(self._engine)
+        """Apply the migrations (bot.storage.schema): the gateway calls this at start."""
+        migrate(self._engine)
 
     def count(self, event: str, channel: str, language: Optional[str] = None, topic: Optional[str] = None) -> None:
         self._pending[(dt.date.today(), event, channel, language or "-", topic or "-")] += 1
