@@ -42,6 +42,24 @@ def main(argv: List[str] = None) -> None:
     content.add_argument("--production", action="store_true", help="also require what production serves")
     commands.add_parser("settings", help="print the settings in force")
     commands.add_parser("migrate", help="apply the database migrations (the gateway also does at start)")
+    advocates = commands.add_parser("advocates", help="register the advocates who take handoffs")
+    acts = advocates.add_subparsers(dest="action", required=True)
+    add = acts.add_parser("add", help="register an advocate")
+    add.add_argument("--desk", choices=["telegram", "sms"], required=True, help="where she works")
+    add.add_argument("--address", required=True, help="her numeric Telegram user id, or her phone number")
+    add.add_argument("--display", required=True, help="the name or role women see ('Ana', 'advocate')")
+    add.add_argument("--languages", required=True, help="language codes she speaks, comma-separated (es,pt)")
+    acts.add_parser("list", help="the registered advocates (addresses masked)")
+    change = acts.add_parser("set", help="change an advocate's name shown, languages or whether she is active")
+    change.add_argument("id", type=int)
+    change.add_argument("--display")
+    change.add_argument("--languages")
+    change.add_argument("--active", choices=["yes", "no"])
+    remove = acts.add_parser("remove", help="deactivate an advocate and blank her contact details")
+    remove.add_argument("id", type=int)
+    cases = commands.add_parser("cases", help="anonymous figures on handoffs")
+    cases.add_argument("action", choices=["report"])
+    cases.add_argument("--since", help="first day to count, YYYY-MM-DD")
     args = parser.parse_args(argv)
 
     try:
@@ -54,6 +72,10 @@ def main(argv: List[str] = None) -> None:
 
     if args.command == "settings":
         print(settings)
+    elif args.command == "advocates":
+        sys.exit(_advocates(settings, args))
+    elif args.command == "cases":
+        sys.exit(_cases(settings, args.since))
     elif args.command == "migrate":
         from bot.storage.metrics import Metrics
 
@@ -78,6 +100,61 @@ def main(argv: List[str] = None) -> None:
         asyncio.run(serve(settings))
     elif args.command == "chat":
         _chat(settings)
+
+
+def _database(settings: Settings):
+    from bot.storage.metrics import Metrics
+
+    metrics = Metrics(settings.database_url)
+    metrics.create_schema()
+    return metrics
+
+
+def _advocates(settings: Settings, args) -> int:
+    from bot.content.store import ContentStore
+    from bot.handoff.advocates import AdvocateError, Advocates
+    from bot.handoff.model import DeskKind
+
+    metrics = _database(settings)
+    registry = Advocates(metrics.engine, ContentStore.load(settings.locales_dir, strict=False).languages.codes)
+    try:
+        if args.action == "add":
+            advocate = registry.add(DeskKind(args.desk), args.address, args.display, args.languages.split(","))
+            print(f"registered advocate {advocate.id} ({advocate.desk.value}, {','.join(advocate.languages)})")
+        elif args.action == "list":
+            for a in registry.all(include_inactive=True):
+                masked = "…" + a.address[-3:] if a.active else "(removed)"
+                print(f"{a.id:>4}  {a.desk.value:<9} {masked:<10} {a.display:<20} {','.join(a.languages):<20}"
+                      f"{'active' if a.active else 'inactive'}")
+        elif args.action == "set":
+            registry.set(args.id, args.display, args.languages.split(",") if args.languages else None,
+                         None if args.active is None else args.active == "yes")
+            print(f"advocate {args.id} changed")
+        elif args.action == "remove":
+            registry.remove(args.id)
+            print(f"advocate {args.id} removed (her contact details are blanked; her case records keep the id)")
+    except AdvocateError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        metrics.close()
+    return 0
+
+
+def _cases(settings: Settings, since: str = None) -> int:
+    import datetime as dt
+
+    from bot.handoff.cases import Cases
+
+    try:
+        first = dt.date.fromisoformat(since) if since else None
+    except ValueError:
+        print("error: --since takes a day as YYYY-MM-DD", file=sys.stderr)
+        return 2
+    metrics = _database(settings)
+    print(Cases(metrics.engine).report(first).render())
+    metrics.close()
+    return 0
 
 
 def _content(settings: Settings, action: str, production: bool) -> int:

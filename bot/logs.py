@@ -16,7 +16,7 @@ import traceback
 
 PINNED_AT_WARNING = ("rasa", "rasa_sdk", "tensorflow", "absl", "matplotlib", "urllib3", "asyncio", "httpx",
                      "httpcore", "telegram", "twilio", "aiohttp.access", "aiohttp.server", "sqlalchemy", "spacy",
-                     "apscheduler", "redis", "PIL")
+                     "apscheduler", "redis", "PIL", "alembic")
 
 
 def where(error: BaseException) -> str:

@@ -272,8 +272,9 @@ def test_the_database_holds_counts_only(leak_run):
 
     connection = sqlite3.connect(leak_run["workdir"] / "assistant.db")
     tables = [r[0] for r in connection.execute("select name from sqlite_master where type='table'")]
-    assert sorted(tables) == ["alembic_version", "delivery_keys", "event_counts"]
-    assert connection.execute("select version_num from alembic_version").fetchall() == [("0001",)]
+    assert sorted(tables) == ["advocates", "alembic_version", "cases", "delivery_keys", "event_counts"]
+    assert connection.execute("select count(*) from advocates").fetchone() == (0,), "none registered locally"
+    assert connection.execute("select count(*) from cases").fetchone() == (0,)
     keys = connection.execute("select key, day from delivery_keys").fetchall()
     assert keys and all(re.fullmatch(r"[0-9a-f]{48}", key) for key, _ in keys), "keyed hashes only"
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\d", str(day)) for _, day in keys), "a day, nothing finer"

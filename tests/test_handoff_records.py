@@ -1,0 +1,148 @@
+"""The handoff's records (issue 9, first part): the advocates' registry, case records that hold nothing identifying,
+and the claim that gives a case to exactly one advocate when several press Take at once (real SQLite and
+PostgreSQL, one engine per claimant as separate gateway processes would have)."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+import sqlalchemy
+
+from bot.handoff.advocates import AdvocateError, Advocates
+from bot.handoff.cases import Cases
+from bot.handoff.model import CODE_ALPHABET, AlreadyClaimed, DeskKind, NotYours, Outcome, UnknownCase, parse_code
+from bot.settings import ROOT
+from bot.storage.schema import migrate
+
+POSTGRES_URL = os.environ.get("ASSISTANT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+LANGUAGES = ("en", "es", "ar")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'assistant.db'}"
+    try:
+        sqlalchemy.create_engine(POSTGRES_URL, future=True).connect().close()
+    except sqlalchemy.exc.OperationalError:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def engine(url):
+    engine = sqlalchemy.create_engine(url, future=True)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+def test_case_codes_are_short_unambiguous_and_read_leniently():
+    assert not set(CODE_ALPHABET) & set("0O1IL5S2Z8B")
+    assert parse_code(" 7f3k.") == "7F3K" and parse_code("7F3") is None and parse_code("70OK") is None
+
+
+def test_advocates_are_registered_checked_and_found(engine):
+    registry = Advocates(engine, LANGUAGES)
+    suffix = str(os.getpid())[-3:]
+    ana = registry.add(DeskKind.SMS, f"07700 900{suffix}", "Ana", ["es", "en"])
+    assert ana.address == f"+447700900{suffix}" and ana.languages == ("es", "en")
+    assert registry.find(DeskKind.SMS, f"+44 7700 900{suffix}") == ana
+    assert registry.find(DeskKind.TELEGRAM, f"+447700900{suffix}") is None
+    assert f"900{suffix}" not in repr(ana)
+    for desk, address, display, languages in [
+        (DeskKind.SMS, f"+447700900{suffix}", "Ana", ["es"]),   # already registered
+        (DeskKind.TELEGRAM, "@ana", "Ana", ["es"]),              # a username, not an id
+        (DeskKind.SMS, "12", "Ana", ["es"]),                      # not a phone number
+        (DeskKind.SMS, "+447700900998", "", ["es"]),              # no name shown
+        (DeskKind.SMS, "+447700900998", "Ana", ["xx"]),           # a language the service does not speak
+    ]:
+        with pytest.raises(AdvocateError):
+            registry.add(desk, address, display, languages)
+    registry.remove(ana.id)
+    assert registry.find(DeskKind.SMS, f"+447700900{suffix}") is None, "removed advocates cannot act"
+    assert registry.get(ana.id).address.startswith("removed-"), "her contact details are blanked"
+
+
+def test_a_case_record_holds_nothing_that_identifies_her(engine):
+    record = Cases(engine).open("es", ["police_immigration", "status_worry", "police_immigration"], "sms",
+                                today=dt.date(2026, 11, 30))
+    with engine.connect() as connection:
+        row = dict(connection.execute(sqlalchemy.text("select * from cases where code = :c"),
+                                      {"c": record.code}).mappings().one())
+    assert set(row) == {"code", "language", "topics", "channel", "opened_on", "advocate_id",
+                        "seconds_to_first_response", "seconds_handled", "outcome"}
+    assert row["topics"] == "police_immigration,status_worry" and str(row["opened_on"]) == "2026-11-30"
+
+
+def test_exactly_one_of_many_simultaneous_claims_wins(url, engine):
+    code = Cases(engine).open("ar", ["emergency"], "telegram").code
+    engines = [sqlalchemy.create_engine(url, future=True) for _ in range(12)]  # one per "gateway process"
+    start = threading.Barrier(len(engines))
+    results = []
+
+    def claim(advocate_id: int, own: sqlalchemy.engine.Engine) -> None:
+        start.wait()
+        try:
+            Cases(own).claim(code, advocate_id)
+            results.append(("won", advocate_id))
+        except AlreadyClaimed:
+            results.append(("lost", advocate_id))
+
+    threads = [threading.Thread(target=claim, args=(1000 + i, e)) for i, e in enumerate(engines)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    for own in engines:
+        own.dispose()
+    winners = [a for outcome, a in results if outcome == "won"]
+    assert len(results) == 12 and len(winners) == 1
+    assert Cases(engine).get(code).advocate_id == winners[0]
+
+
+def test_release_close_and_report(engine):
+    cases = Cases(engine)
+    record = cases.open("es", ["domestic_abuse"], "sms")
+    cases.claim(record.code, 7)
+    with pytest.raises(NotYours):
+        cases.release(record.code, 8)
+    assert cases.release(record.code, 7).advocate_id is None, "back in the queue"
+    cases.claim(record.code, 8)
+    cases.first_response(record.code, 95)
+    cases.first_response(record.code, 400)  # only the first counts
+    closed = cases.close(record.code, Outcome.REFERRED, 1200)
+    assert (closed.seconds_to_first_response, closed.outcome) == (95, Outcome.REFERRED)
+    with pytest.raises(UnknownCase):
+        cases.claim(record.code, 9)
+    with pytest.raises(UnknownCase):
+        cases.close(record.code, Outcome.OTHER, 1)
+    report = cases.report(since=dt.date.today())
+    assert report.by_language_and_channel()[("es", "sms")][0] >= 1
+    assert report.outcomes()["referred"] >= 1
+    assert "median" in report.render()
+
+
+def test_the_operator_commands_work_and_refuse_clearly(tmp_path):
+    env = {**os.environ, "ASSISTANT_DATABASE_URL": f"sqlite:///{tmp_path / 'ops.db'}"}
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=120)
+
+    added = run("advocates", "add", "--desk", "sms", "--address", "07700 900777", "--display", "Ana",
+                "--languages", "es,pt")
+    assert added.returncode == 0, added.stderr
+    refused = run("advocates", "add", "--desk", "telegram", "--address", "@ana", "--display", "Ana",
+                  "--languages", "es")
+    assert refused.returncode == 2 and "numeric Telegram user id" in refused.stderr
+    listed = run("advocates", "list")
+    assert "Ana" in listed.stdout and "900777" not in listed.stdout and "…777" in listed.stdout
+    report = run("cases", "report")
+    assert report.returncode == 0 and "0 case(s)" in report.stdout
