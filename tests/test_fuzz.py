@@ -177,8 +177,8 @@ def test_fuzz_the_redactor(redactor, text):
 @seed(8006)
 @given(text=TEXT, command=st.sampled_from([None, None, None, "forget", "start", "menu"]))
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-def test_fuzz_the_per_message_path(make_pipeline, store, text, command):
-    pipeline, assistant, phones = make_pipeline(lambda t, meta: rendered(store, "fallback", "en"))
+def test_fuzz_the_per_message_path(make_pipeline, store, redactor, text, command):
+    pipeline, assistant, phones = make_pipeline(lambda t, meta: rendered(store, "fallback", "en"), redactor=redactor)
     started = time.perf_counter()
     address = f"+4477009{secrets.randbelow(10**5):05d}"
     outcome = asyncio.run(pipeline.handle(InboundMessage("sim-sms", secrets.token_hex(6), address, text,

@@ -146,3 +146,39 @@ def test_the_operator_commands_work_and_refuse_clearly(tmp_path):
     assert "Ana" in listed.stdout and "900777" not in listed.stdout and "…777" in listed.stdout
     report = run("cases", "report")
     assert report.returncode == 0 and "0 case(s)" in report.stdout
+
+
+# ---- what an advocate's words mean --------------------------------------------------------------------------------
+from bot.handoff.commands import Back, Close, Rename, Reply, Take, Unclear, parse_sms, parse_topic  # noqa: E402
+
+
+@pytest.mark.parametrize("text, action", [
+    ("TAKE 7F3K", Take("7F3K")),
+    ("take 7f3k", Take("7F3K")),
+    ("7F3K Hello, I am Ana from the service.", Reply("7F3K", "Hello, I am Ana from the service.")),
+    ("7f3k  two\nlines", Reply("7F3K", "two\nlines")),
+    ("CLOSE 7F3K referred", Close("7F3K", Outcome.REFERRED)),
+    ("close 7F3K", Close("7F3K", Outcome.OTHER)),
+    ("BACK 7F3K", Back("7F3K")),
+    ("NAME 7F3K  Ana  (advocate)", Rename("7F3K", "Ana (advocate)")),
+])
+def test_sms_advocate_commands(text, action):
+    assert parse_sms(text) == action
+
+
+@pytest.mark.parametrize("text", ["", "hello", "TAKE", "TAKE 7F3", "7F3K", "CLOSE 7F3K happily", "NAME 7F3K",
+                                  "TAKE 0O1I", "END 7F3K"])
+def test_sms_advocate_words_that_are_not_a_command_deliver_nothing(text):
+    assert isinstance(parse_sms(text), Unclear)
+
+
+@pytest.mark.parametrize("text, action", [
+    ("/take", Take("7F3K")), ("/take@assistant_bot", Take("7F3K")), ("/close advice", Close("7F3K", Outcome.ADVICE_GIVEN)),
+    ("/back", Back("7F3K")), ("/name Ana", Rename("7F3K", "Ana")), ("Hola, soy Ana.", Reply("7F3K", "Hola, soy Ana.")),
+])
+def test_telegram_topic_commands(text, action):
+    assert parse_topic(text, "7F3K") == action
+
+
+def test_telegram_topic_unknown_commands_and_empty_messages_deliver_nothing():
+    assert isinstance(parse_topic("/start", "7F3K"), Unclear) and isinstance(parse_topic("  ", "7F3K"), Unclear)
