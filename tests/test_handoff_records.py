@@ -182,3 +182,47 @@ def test_telegram_topic_commands(text, action):
 
 def test_telegram_topic_unknown_commands_and_empty_messages_deliver_nothing():
     assert isinstance(parse_topic("/start", "7F3K"), Unclear) and isinstance(parse_topic("  ", "7F3K"), Unclear)
+
+
+# ---- live state: ephemeral, expiring, nothing of hers but the pseudonym -------------------------------------------
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+def test_live_cases_are_kept_in_the_ephemeral_store_with_an_expiry(backend):
+    import asyncio
+
+    from bot.handoff.live import CONNECTED, Consent, LiveCases
+    from bot.storage.ephemeral import MemoryEphemeral, RedisEphemeral
+
+    async def scenario():
+        if backend == "memory":
+            store = MemoryEphemeral()
+        else:
+            import redis
+
+            try:
+                redis.Redis.from_url("redis://127.0.0.1:6379/13").ping()
+            except redis.exceptions.ConnectionError:
+                if os.environ.get("CI"):
+                    raise
+                pytest.skip("Redis is not running")
+            store = RedisEphemeral("redis://127.0.0.1:6379/13")
+        clock = [1000.0]
+        live = LiveCases(store, ttl=120, clock=lambda: clock[0])
+        await live.ask_consent("sms-abc", Consent("es", ["police_immigration"]))
+        assert (await live.consent("sms-abc")).topics == ["police_immigration"]
+        case = await live.open("7F3K", "sms-abc", "sms", "es")
+        assert await live.consent("sms-abc") is None, "consent is used up"
+        assert (await live.of("sms-abc")).code == "7F3K"
+        clock[0] = 1060.0
+        case = await live.touch(case, advocate=True, state=CONNECTED, advocate_id=3, display="Ana")
+        assert (await live.get("7F3K")) == case and case.last_advocate == 1060.0 and case.last_her == 1000.0
+        if backend == "redis":
+            import redis
+
+            raw = redis.Redis.from_url("redis://127.0.0.1:6379/13")
+            keys = raw.keys("assistant:handoff:*")
+            assert keys and all(0 < raw.ttl(k) <= 120 for k in keys), "every key expires"
+        await live.end(case)
+        assert await live.of("sms-abc") is None and await live.get("7F3K") is None
+        await store.close()
+
+    asyncio.run(scenario())

@@ -1,0 +1,97 @@
+"""Live handoff state, in the ephemeral store like the routes (memory locally, Redis with expiries when scaled):
+which conversation (pseudonym) is in which case, the case's state, who owns it, the name she sees, the Telegram topic,
+and when each side last wrote. Nothing here is written to disk; the database keeps only the anonymous record
+(``cases``). Every key expires ``ttl`` seconds after the case was last touched.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, replace
+from typing import Callable, List, Optional
+
+from bot.storage.ephemeral import Ephemeral
+
+QUEUED = "queued"
+CONNECTED = "connected"
+
+
+@dataclass(frozen=True)
+class LiveCase:
+    """An open case as the relay needs it. ``channel`` is her adapter's name (her address stays in her route)."""
+
+    code: str
+    pseudonym: str
+    channel: str
+    language: str
+    state: str = QUEUED
+    advocate_id: Optional[int] = None
+    display: str = ""
+    opened_at: float = 0.0
+    last_her: float = 0.0
+    last_advocate: float = 0.0
+    topic_id: Optional[int] = None
+    answered: bool = False  # an advocate's message reached her (the record's first response is set once)
+
+    def __repr__(self) -> str:  # the pseudonym links log lines; it is shown, nothing else of hers exists here
+        return f"LiveCase({self.code}, {self.state}, advocate={self.advocate_id})"
+
+
+@dataclass(frozen=True)
+class Consent:
+    """She was asked whether to connect; what the case would carry if she says yes."""
+
+    language: str
+    topics: List[str]
+
+
+class LiveCases:
+    def __init__(self, ephemeral: Ephemeral, ttl: int, clock: Callable[[], float] = time.time) -> None:
+        self._store = ephemeral
+        self._ttl = ttl
+        self._clock = clock
+
+    def now(self) -> float:
+        return self._clock()
+
+    # ---- consent ------------------------------------------------------------------------------------------------
+    async def ask_consent(self, pseudonym: str, consent: Consent) -> None:
+        await self._store.put(f"handoff:consent:{pseudonym}", json.dumps(asdict(consent)), self._ttl)
+
+    async def consent(self, pseudonym: str) -> Optional[Consent]:
+        raw = await self._store.get(f"handoff:consent:{pseudonym}")
+        return None if raw is None else Consent(**json.loads(raw))
+
+    async def drop_consent(self, pseudonym: str) -> None:
+        await self._store.delete(f"handoff:consent:{pseudonym}")
+
+    # ---- cases --------------------------------------------------------------------------------------------------
+    async def open(self, code: str, pseudonym: str, channel: str, language: str) -> LiveCase:
+        now = self.now()
+        case = LiveCase(code, pseudonym, channel, language, opened_at=now, last_her=now)
+        await self.save(case)
+        await self.drop_consent(pseudonym)
+        return case
+
+    async def save(self, case: LiveCase) -> None:
+        await self._store.put(f"handoff:case:{case.code}", json.dumps(asdict(case)), self._ttl)
+        await self._store.put(f"handoff:case-of:{case.pseudonym}", case.code, self._ttl)
+
+    async def get(self, code: str) -> Optional[LiveCase]:
+        raw = await self._store.get(f"handoff:case:{code}")
+        return None if raw is None else LiveCase(**json.loads(raw))
+
+    async def of(self, pseudonym: str) -> Optional[LiveCase]:
+        code = await self._store.get(f"handoff:case-of:{pseudonym}")
+        return None if code is None else await self.get(code)
+
+    async def touch(self, case: LiveCase, *, her: bool = False, advocate: bool = False, **changes) -> LiveCase:
+        now = self.now()
+        case = replace(case, **changes, **({"last_her": now} if her else {}),
+                       **({"last_advocate": now} if advocate else {}))
+        await self.save(case)
+        return case
+
+    async def end(self, case: LiveCase) -> None:
+        await self._store.delete(f"handoff:case:{case.code}", f"handoff:case-of:{case.pseudonym}",
+                                 f"handoff:consent:{case.pseudonym}")
