@@ -6,6 +6,7 @@ here, so an operator has one list of knobs: ``python -m bot settings`` prints it
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Dict, Mapping, Optional
@@ -119,6 +120,20 @@ class Settings:
     telegram_webhook_secret: str = _secret()
     telegram_api_url: str = "https://api.telegram.org/bot"
 
+    # ---- handoff to advocates (issue 9; on only when an operator has registered advocates) ----------------------
+    #: when people answer (UK time): told to her in the consent message; outside them she is told when
+    handoff_hours: str = "09:00-17:00"
+    #: "mon-fri" or "every day"
+    handoff_days: str = "mon-fri"
+    #: "usually someone answers within N minutes" (in hours)
+    handoff_answer_minutes: int = 30
+    #: nobody took her case after this long: she gets the helplines and the promise that a person will still reply
+    handoff_wait_seconds: int = 600
+    #: a taken case with no word from its advocate for this long is flagged, then handed back to the queue
+    handoff_idle_seconds: int = 900
+    #: a case with no word from either side for this long is closed, with a message to her
+    handoff_close_seconds: int = 24 * 3600
+
     @classmethod
     def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> "Settings":
         env = os.environ if environ is None else environ
@@ -144,6 +159,11 @@ class Settings:
 
     def validate(self) -> None:
         """Refuse combinations that would break the privacy promise; each message says what to set."""
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", self.handoff_hours):
+            raise SettingsError(f"ASSISTANT_HANDOFF_HOURS={self.handoff_hours!r}: write the hours people answer as "
+                                "HH:MM-HH:MM in UK time, e.g. 09:00-17:00")
+        if self.handoff_days not in ("mon-fri", "every day"):
+            raise SettingsError(f"ASSISTANT_HANDOFF_DAYS={self.handoff_days!r}: use mon-fri or 'every day'")
         if self.host not in LOOPBACK:
             raise SettingsError(
                 f"ASSISTANT_HOST={self.host!r}: Rasa and the action server listen on localhost only; "

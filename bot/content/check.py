@@ -105,6 +105,7 @@ def check(store: ContentStore, today: Optional[dt.date] = None, production: bool
                 report.errors.append(f"{ui.path}: string {key!r} promises what the service may not: {phrase!r}")
             for problem in _bidi_problems(text):
                 report.errors.append(f"{ui.path}: string {key!r}: {problem}")
+        _check_handoff_strings(store, ui, report)
         for key in URGENT_UI_KEYS:
             if ui.get(key) and not _urgent_first(ui.get(key)):
                 report.errors.append(f"{ui.path}: string {key!r} must have 999 in its first {PREVIEW} characters "
@@ -137,6 +138,47 @@ CLOSING_MAX = 40
 #: characters a lock screen shows of an SMS: the neutral first line must fill them, and "999" must be within them
 NEUTRAL_MIN = 40
 PREVIEW = 40
+
+
+#: the handoff's strings (issue 9) and the placeholders each must keep, exactly (the service fills them in)
+HANDOFF_UI_KEYS = {
+    "handoff_leave_word": set(), "handoff_consent": {"when"}, "handoff_when_open": {"minutes"},
+    "handoff_when_closed": {"hours"}, "handoff_hours_weekdays": {"start", "end"},
+    "handoff_hours_everyday": {"start", "end"}, "handoff_queued": {"leave"}, "handoff_still_waiting": set(),
+    "handoff_connected": {"name", "leave"}, "handoff_ended": {"name"}, "handoff_ended_idle": set(),
+}
+_PLACEHOLDER = re.compile(r"\{(\w*)\}")
+#: the longest values the service fills in (a name or role is at most 32 characters)
+_FILL = {"minutes": "30", "start": "09:00", "end": "17:00", "name": "x" * 32}
+
+
+def _check_handoff_strings(store: ContentStore, ui, report: Report) -> None:
+    """Every handoff string present, with exactly its placeholders; the leave word not one Twilio reserves; each
+    string as sent (the neutral line first, the longest fill) within the SMS budget."""
+    from bot.channels.twilio_sms import is_reserved
+
+    for key, placeholders in HANDOFF_UI_KEYS.items():
+        text = ui.get(key)
+        if not text:
+            report.errors.append(f"{ui.path}: missing string {key!r}")
+            continue
+        found = _PLACEHOLDER.findall(text)
+        if sorted(found) != sorted(placeholders):
+            report.errors.append(f"{ui.path}: string {key!r} must hold the placeholders "
+                                 f"{sorted(placeholders) or 'none'} once each, not {found}")
+            return
+    leave = ui.get("handoff_leave_word")
+    if is_reserved(leave) or len(leave.split()) != 1:
+        report.errors.append(f"{ui.path}: handoff_leave_word must be one word Twilio does not reserve")
+    hours = max(ui.get("handoff_hours_weekdays"), ui.get("handoff_hours_everyday"), key=len).format(**_FILL)
+    when = max(ui.get("handoff_when_open").format(**_FILL), ui.get("handoff_when_closed").format(hours=hours), key=len)
+    fill = dict(_FILL, leave=leave, hours=hours, when=when)
+    neutral = ui.get("neutral_line")
+    for key in HANDOFF_UI_KEYS:
+        if cost(f"{neutral}\n{ui.get(key).format(**fill)}").segments > MAX_SMS_SEGMENTS:
+            report.errors.append(f"{ui.path}: string {key!r}, as sent, is over {MAX_SMS_SEGMENTS} SMS segments")
+        for problem in _bidi_problems(ui.get(key)):
+            report.errors.append(f"{ui.path}: string {key!r}: {problem}")
 
 
 def _urgent_first(text: str) -> bool:

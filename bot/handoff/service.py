@@ -1,0 +1,267 @@
+"""The handoff, as the pipeline sees it: offer a person, read her answer, relay both ways, end, forget.
+
+Her side: with advocates registered, a request for a person gets the consent message (from locales/, in her
+language). "1" opens a case: a record in the database (nothing identifying), live state in the ephemeral store, and
+an announcement on the desks. While the case is open every message of hers goes to the advocates (raw: she may need to
+give an address; never stored or logged), the assistant stays silent, except that danger gets the emergency answer at
+once and is flagged to the advocate; her leave word ends the case and the assistant says it is back.
+
+The advocates' side: a desk (``Desk``: the Telegram supergroup, or SMS) turns an advocate's words into typed actions
+(``commands``); only registered advocates act (``advocates``); a claim is decided by the database (``cases``).
+
+This module sends nothing to her itself: it returns what she is to be sent (``ToHer``), and the pipeline sends it
+through her route, as it sends every reply.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Dict, List, Mapping, Optional, Protocol, Sequence
+
+from bot.handoff.advocates import Advocates
+from bot.handoff.cases import Cases
+from bot.handoff.commands import Action, Back, Close, Rename, Reply, Take, Unclear
+from bot.handoff.live import CONNECTED, QUEUED, Consent, LiveCase, LiveCases
+from bot.handoff.model import AlreadyClaimed, Advocate, DeskKind, HandoffError, NotYours, Outcome, UnknownCase
+from bot.languages import normalise
+
+logger = logging.getLogger(__name__)
+
+#: her answers to the consent message (numbers: never words Twilio reserves)
+CONNECT, HELPLINES = "1", "2"
+#: leave words every language accepts besides its own handoff_leave_word
+SHARED_LEAVE_WORDS = frozenset({"bot", "menu"})
+
+
+class Desk(Protocol):
+    """Where advocates work. Implementations: SmsDesk (below), the Telegram supergroup with topics (to come)."""
+
+    kind: DeskKind
+
+    async def announce(self, case: LiveCase, topics: Sequence[str], advocates: Sequence[Advocate]) -> None: ...
+
+    async def to_advocates(self, case: LiveCase, advocates: Sequence[Advocate], text: str,
+                           emergency: bool = False) -> None: ...
+
+    async def tell(self, advocate: Advocate, text: str) -> None: ...
+
+
+class Sender(Protocol):
+    async def send(self, address: str, text: str): ...
+
+
+@dataclass(frozen=True)
+class ToHer:
+    """What the handoff has her sent: texts from locales/ (already filled in), or, for an advocate's message, the
+    advocate's words. ``urgent``: nothing may go before it (999 first)."""
+
+    pseudonym: str
+    texts: List[str]
+    event: str
+    urgent: bool = False
+
+
+class SmsDesk:
+    """Advocates who work by SMS: requests and her messages come as texts starting with the case code."""
+
+    kind = DeskKind.SMS
+
+    def __init__(self, sender: Sender) -> None:
+        self._sender = sender
+
+    async def announce(self, case: LiveCase, topics: Sequence[str], advocates: Sequence[Advocate]) -> None:
+        about = f" · {', '.join(topics)}" if topics else ""
+        for advocate in advocates:
+            await self.tell(advocate, f"New request {case.code} · {case.language}{about} · reply TAKE {case.code}")
+
+    async def to_advocates(self, case: LiveCase, advocates: Sequence[Advocate], text: str,
+                           emergency: bool = False) -> None:
+        flag = "DANGER: she was sent 999 now. " if emergency else ""
+        for advocate in advocates:
+            await self.tell(advocate, f"{case.code}: {flag}{text}")
+
+    async def tell(self, advocate: Advocate, text: str) -> None:
+        await self._sender.send(advocate.address, text)
+
+
+class Handoff:
+    def __init__(self, *, content, cases: Cases, advocates: Advocates, live: LiveCases,
+                 desks: Mapping[DeskKind, Desk], hours: str = "09:00-17:00", days: str = "mon-fri",
+                 answer_minutes: int = 30) -> None:
+        self._content = content
+        self._cases = cases
+        self._advocates = advocates
+        self._live = live
+        self._desks = dict(desks)
+        self._hours = hours
+        self._days = days
+        self._answer_minutes = answer_minutes
+
+    # ---- her side -----------------------------------------------------------------------------------------------
+    def available(self) -> bool:
+        """A person can be offered: some active advocate works at a desk this gateway runs."""
+        return any(a.desk in self._desks for a in self._advocates.all())
+
+    async def offer(self, pseudonym: str, language: str, topics: Sequence[str]) -> ToHer:
+        """The consent message; her next "1" opens a case."""
+        await self._live.ask_consent(pseudonym, Consent(language, list(topics)))
+        return ToHer(pseudonym, [self._ui(language, "handoff_consent", when=self._when(language))], "handoff_offered")
+
+    async def from_her(self, pseudonym: str, channel: str, text: str, danger: bool) -> Optional[ToHer]:
+        """Her message while a person is offered or connected; None when the assistant should answer it."""
+        case = await self._live.of(pseudonym)
+        if case is not None:
+            return await self._in_case(case, text, danger)
+        consent = await self._live.consent(pseudonym)
+        if consent is None:
+            return None
+        answer = text.strip().rstrip(".!")
+        if answer == CONNECT:
+            return await self._open(pseudonym, channel, consent)
+        await self._live.drop_consent(pseudonym)
+        if answer == HELPLINES:
+            return ToHer(pseudonym, [], "handoff_declined")  # the pipeline answers with the helplines entry
+        return None  # anything else: she moved on; the assistant answers
+
+    async def _open(self, pseudonym: str, channel: str, consent: Consent) -> ToHer:
+        record = self._cases.open(consent.language, consent.topics, channel)
+        case = await self._live.open(record.code, pseudonym, channel, consent.language)
+        for kind, desk in self._desks.items():
+            chosen = self._advocates_for(kind, consent.language)
+            if chosen:
+                await desk.announce(case, consent.topics, chosen)
+        logger.info("event=handoff_opened case=%s pseudonym=%s language=%s", case.code, pseudonym, case.language)
+        leave = self._ui(case.language, "handoff_leave_word")
+        return ToHer(pseudonym, [self._ui(case.language, "handoff_queued", leave=leave)], "handoff_queued")
+
+    async def _in_case(self, case: LiveCase, text: str, danger: bool) -> Optional[ToHer]:
+        if self._is_leave_word(text, case.language):
+            await self._end(case, Outcome.SHE_LEFT)
+            return ToHer(case.pseudonym, [self._ui(case.language, "handoff_ended", name=case.display or "-")],
+                         "handoff_she_left")
+        case = await self._live.touch(case, her=True)
+        await self._relay_to_advocates(case, text, emergency=danger)
+        if danger:  # she is answered by the assistant's emergency answer at once; the advocate is flagged
+            return None
+        return ToHer(case.pseudonym, [], "handoff_relayed")
+
+    async def on_forget(self, pseudonym: str) -> None:
+        """"Forget me" during a handoff closes the case (the desks delete what they hold, where they can)."""
+        case = await self._live.of(pseudonym)
+        if case is not None:
+            await self._end(case, Outcome.FORGOTTEN)
+        else:
+            await self._live.drop_consent(pseudonym)
+
+    # ---- the advocates' side ------------------------------------------------------------------------------------
+    async def from_advocate(self, kind: DeskKind, address: str, action: Action) -> Optional[ToHer]:
+        """An advocate's action; what she is to be sent, if anything. Anyone not registered is ignored."""
+        advocate = self._advocates.find(kind, address)
+        if advocate is None:
+            logger.warning("event=handoff_not_an_advocate desk=%s", kind.value)
+            return None
+        desk = self._desks[kind]
+        if isinstance(action, Unclear):
+            await desk.tell(advocate, action.hint)
+            return None
+        case = await self._live.get(action.code)
+        try:
+            if case is None:
+                raise UnknownCase(action.code)
+            if isinstance(action, Take):
+                return await self._take(case, advocate, desk)
+            if case.advocate_id != advocate.id:
+                raise NotYours(action.code)
+            if isinstance(action, Reply):
+                return await self._reply(case, action.text)
+            if isinstance(action, Rename):
+                await self._live.touch(case, advocate=True, display=action.name)
+                await desk.tell(advocate, f"{case.code}: she now sees the name {action.name}.")
+                return None
+            if isinstance(action, Back):
+                self._cases.release(case.code, advocate.id)
+                await self._live.touch(case, state=QUEUED, advocate_id=None)
+                await desk.announce(case, [], self._advocates_for(kind, case.language))
+                return None
+            if isinstance(action, Close):
+                await self._end(case, action.outcome)
+                await desk.tell(advocate, f"{case.code} closed ({action.outcome.value}).")
+                return ToHer(case.pseudonym, [self._ui(case.language, "handoff_ended", name=case.display or "-")],
+                             "handoff_closed")
+        except UnknownCase:
+            await desk.tell(advocate, f"No open case {action.code}. Nothing was sent.")
+        except NotYours:
+            await desk.tell(advocate, f"{action.code} is another advocate's case. Nothing was sent.")
+        except HandoffError as exc:
+            logger.warning("event=handoff_refused error=%s", exc.__class__.__name__)
+        return None
+
+    async def _take(self, case: LiveCase, advocate: Advocate, desk: Desk) -> Optional[ToHer]:
+        try:
+            self._cases.claim(case.code, advocate.id)
+        except AlreadyClaimed:
+            await desk.tell(advocate, f"{case.code} was taken by another advocate.")
+            return None
+        case = await self._live.touch(case, advocate=True, state=CONNECTED, advocate_id=advocate.id,
+                                      display=advocate.display)
+        await desk.tell(advocate, f"{case.code} is yours. Write '{case.code} your message' to answer her.")
+        logger.info("event=handoff_taken case=%s advocate=%d", case.code, advocate.id)
+        leave = self._ui(case.language, "handoff_leave_word")
+        return ToHer(case.pseudonym, [self._ui(case.language, "handoff_connected", name=advocate.display,
+                                               leave=leave)], "handoff_connected")
+
+    async def _reply(self, case: LiveCase, text: str) -> ToHer:
+        if not case.answered:
+            self._cases.first_response(case.code, int(self._live.now() - case.opened_at))
+        await self._live.touch(case, advocate=True, answered=True)
+        return ToHer(case.pseudonym, [text], "handoff_advocate_message")
+
+    async def _relay_to_advocates(self, case: LiveCase, text: str, emergency: bool) -> None:
+        """To the owner; while the case is queued, to every advocate it was announced to (nothing waits)."""
+        for kind, desk in self._desks.items():
+            chosen = [a for a in self._advocates_for(kind, case.language)
+                      if case.advocate_id is None or a.id == case.advocate_id]
+            if chosen:
+                await desk.to_advocates(case, chosen, text, emergency=emergency)
+
+    async def _end(self, case: LiveCase, outcome: Outcome) -> None:
+        try:
+            self._cases.close(case.code, outcome, int(self._live.now() - case.opened_at))
+        except UnknownCase:
+            pass
+        await self._live.end(case)
+        logger.info("event=handoff_closed case=%s outcome=%s", case.code, outcome.value)
+
+    # ---- helpers ------------------------------------------------------------------------------------------------
+    def _advocates_for(self, kind: DeskKind, language: str) -> List[Advocate]:
+        """Advocates at this desk who speak her language; if none does, every advocate at the desk."""
+        at_desk = [a for a in self._advocates.all() if a.desk is kind]
+        speaking = [a for a in at_desk if language in a.languages]
+        return speaking or at_desk
+
+    def _ui(self, language: str, key: str, **values: str) -> str:
+        ui = self._content.ui.get(language) or self._content.ui[self._content.languages.default]
+        return ui.get(key).format(**values) if values else ui.get(key)
+
+    def _when(self, language: str, now: Optional[dt.datetime] = None) -> str:
+        start, end = self._hours.split("-")
+        if self._open_now(now):
+            return self._ui(language, "handoff_when_open", minutes=str(self._answer_minutes))
+        hours_key = "handoff_hours_everyday" if self._days == "every day" else "handoff_hours_weekdays"
+        hours = self._ui(language, hours_key, start=start, end=end)
+        return self._ui(language, "handoff_when_closed", hours=hours)
+
+    def _open_now(self, now: Optional[dt.datetime] = None) -> bool:
+        from zoneinfo import ZoneInfo
+
+        now = now or dt.datetime.now(ZoneInfo("Europe/London"))
+        if self._days == "mon-fri" and now.weekday() >= 5:
+            return False
+        start, end = self._hours.split("-")
+        return start <= now.strftime("%H:%M") < end
+
+    def _is_leave_word(self, text: str, language: str) -> bool:
+        words: Dict[str, None] = dict.fromkeys(SHARED_LEAVE_WORDS)
+        words[normalise(self._ui(language, "handoff_leave_word"))] = None
+        return normalise(text) in words

@@ -1,0 +1,159 @@
+"""The handoff's service in-process (issue 9): her consent, the queue, the claim, relay both ways, danger during a
+handoff, her leave word, forget, and the advocates' mistakes, with an SMS desk whose texts are recorded. Real
+SQLite for the records, the memory store for live state; the pipeline wiring and the Telegram desk come next."""
+from __future__ import annotations
+
+import asyncio
+from typing import List, Tuple
+
+import pytest
+import sqlalchemy
+
+from bot.handoff.advocates import Advocates
+from bot.handoff.cases import Cases
+from bot.handoff.commands import parse_sms
+from bot.handoff.live import LiveCases
+from bot.handoff.model import DeskKind, Outcome
+from bot.handoff.service import Handoff, SmsDesk
+from bot.storage.ephemeral import MemoryEphemeral
+from bot.storage.schema import migrate
+
+ANA, BEA, STRANGER = "+447700900101", "+447700900102", "+447700900199"
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.sent: List[Tuple[str, str]] = []
+
+    async def send(self, address: str, text: str):
+        self.sent.append((address, text))
+
+    def to(self, address: str) -> List[str]:
+        return [t for a, t in self.sent if a == address]
+
+
+@pytest.fixture
+def world(store, tmp_path):
+    engine = sqlalchemy.create_engine(f"sqlite:///{tmp_path / 'h.db'}", future=True)
+    migrate(engine)
+    registry = Advocates(engine, store.languages.codes)
+    sms = Recorder()
+    clock = [1_000.0]
+    handoff = Handoff(content=store, cases=Cases(engine), advocates=registry,
+                      live=LiveCases(MemoryEphemeral(), 3600, clock=lambda: clock[0]), desks={DeskKind.SMS: SmsDesk(sms)})
+    yield handoff, registry, sms, Cases(engine), clock
+    engine.dispose()
+
+
+def run(coroutine):
+    return asyncio.run(coroutine)
+
+
+def test_without_advocates_no_person_is_offered(world):
+    handoff, *_ = world
+    assert not handoff.available()
+
+
+def test_a_whole_handoff_by_sms(world, store):
+    handoff, registry, sms, cases, clock = world
+    registry.add(DeskKind.SMS, ANA, "Ana", ["es"])
+    registry.add(DeskKind.SMS, BEA, "Bea", ["es", "en"])
+    assert handoff.available()
+
+    async def scenario():
+        offer = await handoff.offer("sms-her", "es", ["police_immigration"])
+        queued = await handoff.from_her("sms-her", "sms", "1", danger=False)
+        code = sms.to(ANA)[0].split()[2]
+        waiting = await handoff.from_her("sms-her", "sms", "estoy en la calle Luna 5", danger=False)
+        clock[0] += 120
+        connected = await handoff.from_advocate(DeskKind.SMS, ANA, parse_sms(f"TAKE {code}"))
+        late = await handoff.from_advocate(DeskKind.SMS, BEA, parse_sms(f"take {code}"))
+        answer = await handoff.from_advocate(DeskKind.SMS, ANA, parse_sms(f"{code} Hola, soy Ana."))
+        meddling = await handoff.from_advocate(DeskKind.SMS, BEA, parse_sms(f"{code} hola"))
+        stranger = await handoff.from_advocate(DeskKind.SMS, STRANGER, parse_sms(f"{code} hola"))
+        after = await handoff.from_her("sms-her", "sms", "gracias", danger=False)
+        left = await handoff.from_her("sms-her", "sms", "bot", danger=False)
+        return code, offer, queued, waiting, connected, late, answer, meddling, stranger, after, left
+
+    code, offer, queued, waiting, connected, late, answer, meddling, stranger, after, left = run(scenario())
+    ui = store.ui["es"]
+    assert "999" in offer.texts[0] and " 1" in offer.texts[0] and "{" not in offer.texts[0]
+    assert queued.event == "handoff_queued" and queued.texts[0].startswith(ui.get("handoff_queued")[:15])
+    assert sms.to(ANA)[0].startswith(f"New request {code} · es · police_immigration")
+    assert f"{code}: estoy en la calle Luna 5" in sms.to(ANA) and f"{code}: estoy en la calle Luna 5" in sms.to(BEA), \
+        "while queued, her words reach every advocate the request went to: nothing waits"
+    assert waiting.texts == [], "the assistant is silent"
+    assert connected.event == "handoff_connected" and "Ana" in connected.texts[0]
+    assert late is None and any("taken by another advocate" in t for t in sms.to(BEA))
+    assert answer.texts == ["Hola, soy Ana."] and answer.pseudonym == "sms-her"
+    assert meddling is None and any("another advocate's case" in t for t in sms.to(BEA))
+    assert stranger is None and not sms.to(STRANGER), "an unknown number gets nothing"
+    assert f"{code}: gracias" in sms.to(ANA) and f"{code}: gracias" not in sms.to(BEA), "after the claim: the owner"
+    assert after.texts == []
+    assert left.event == "handoff_she_left" and "Ana" in left.texts[0]
+    record = cases.get(code)
+    assert record.outcome is Outcome.SHE_LEFT and record.seconds_to_first_response == 120
+    assert record.language == "es" and record.topics == ("police_immigration",) and record.channel == "sms"
+
+
+def test_danger_during_a_handoff_is_answered_by_the_assistant_and_flagged(world):
+    handoff, registry, sms, cases, _ = world
+    registry.add(DeskKind.SMS, ANA, "Ana", ["en"])
+
+    async def scenario():
+        await handoff.offer("sms-x", "en", [])
+        await handoff.from_her("sms-x", "sms", "1", danger=False)
+        return await handoff.from_her("sms-x", "sms", "he is coming back", danger=True)
+
+    assert run(scenario()) is None, "the pipeline answers with the emergency answer, 999 first"
+    assert any("DANGER" in t and "he is coming back" in t for t in sms.to(ANA))
+
+
+def test_anything_but_1_after_the_offer_goes_back_to_the_assistant(world):
+    handoff, registry, sms, *_ = world
+    registry.add(DeskKind.SMS, ANA, "Ana", ["en"])
+
+    async def scenario():
+        await handoff.offer("sms-y", "en", [])
+        declined = await handoff.from_her("sms-y", "sms", "2", danger=False)
+        await handoff.offer("sms-y", "en", [])
+        moved_on = await handoff.from_her("sms-y", "sms", "can the police check my visa", danger=False)
+        again = await handoff.from_her("sms-y", "sms", "1", danger=False)
+        return declined, moved_on, again
+
+    declined, moved_on, again = run(scenario())
+    assert declined.event == "handoff_declined" and moved_on is None and again is None
+    assert sms.sent == [], "no case was opened"
+
+
+def test_forget_during_a_handoff_closes_the_case(world):
+    handoff, registry, sms, cases, _ = world
+    registry.add(DeskKind.SMS, ANA, "Ana", ["en"])
+
+    async def scenario():
+        await handoff.offer("sms-z", "en", [])
+        await handoff.from_her("sms-z", "sms", "1", danger=False)
+        await handoff.on_forget("sms-z")
+        return await handoff.from_her("sms-z", "sms", "hello", danger=False)
+
+    assert run(scenario()) is None, "the assistant answers again"
+    code = sms.to(ANA)[0].split()[2]
+    assert cases.get(code).outcome is Outcome.FORGOTTEN
+
+
+def test_the_owner_closes_with_an_outcome_and_she_is_told(world):
+    handoff, registry, sms, cases, _ = world
+    registry.add(DeskKind.SMS, ANA, "Ana", ["en"])
+
+    async def scenario():
+        await handoff.offer("sms-w", "en", [])
+        await handoff.from_her("sms-w", "sms", "1", danger=False)
+        code = sms.to(ANA)[0].split()[2]
+        await handoff.from_advocate(DeskKind.SMS, ANA, parse_sms(f"TAKE {code}"))
+        unclear = await handoff.from_advocate(DeskKind.SMS, ANA, parse_sms("hello there"))
+        closed = await handoff.from_advocate(DeskKind.SMS, ANA, parse_sms(f"CLOSE {code} referred"))
+        return code, unclear, closed
+
+    code, unclear, closed = run(scenario())
+    assert unclear is None and any(t.startswith("Write TAKE") for t in sms.to(ANA))
+    assert closed.event == "handoff_closed" and cases.get(code).outcome is Outcome.REFERRED
