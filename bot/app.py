@@ -14,7 +14,7 @@ import logging
 import re
 import urllib.parse
 from pathlib import Path
-from typing import AsyncIterator, Dict, Optional
+from typing import TYPE_CHECKING, AsyncIterator, Dict, Optional
 
 from aiohttp import web
 
@@ -32,6 +32,9 @@ from bot.training import latest_model
 from bot.storage.deliveries import DatabaseDeliveries, EphemeralDeliveries
 from bot.storage.ephemeral import MemoryEphemeral, ephemeral_from_url
 from bot.storage.metrics import Metrics
+
+if TYPE_CHECKING:
+    from bot.handoff.service import Handoff
 
 logger = logging.getLogger(__name__)
 
@@ -130,12 +133,13 @@ def _lifecycle(settings: Settings, content: Optional[ContentStore]):
             telegram = TelegramChannel(settings.telegram_bot_token, settings.telegram_api_url)
             await telegram.start()
             adapters[TELEGRAM] = telegram
+        handoff = _handoff(settings, store, metrics, ephemeral, adapters)
         pseudonyms = Pseudonyms(settings.pseudonym_key) if settings.pseudonym_key else Pseudonyms.with_random_key()
         pipeline = Pipeline(settings=settings, pseudonyms=pseudonyms, redactor=Redactor.load(settings.locales_dir),
                             recogniser=Recogniser.load(store.languages, ROOT / "data" / "nlu",
                                                        latest_model(settings)), rasa=rasa,
                             content=store, routes=Routes(ephemeral, settings.route_ttl), ephemeral=ephemeral,
-                            metrics=metrics, adapters=adapters, deliveries=deliveries)
+                            metrics=metrics, adapters=adapters, deliveries=deliveries, handoff=handoff)
         app[PIPELINE] = pipeline
         app["metrics"], app["ephemeral"], app["rasa"] = metrics, ephemeral, rasa
         tasks = [asyncio.create_task(_flush_every(metrics, METRICS_FLUSH_SECONDS))]
@@ -163,6 +167,24 @@ def _lifecycle(settings: Settings, content: Optional[ContentStore]):
             logger.info("event=gateway_stopped")
 
     return lifecycle
+
+
+def _handoff(settings: Settings, store: ContentStore, metrics: Metrics, ephemeral, adapters) -> Optional["Handoff"]:
+    """The handoff to advocates, with a desk for each channel advocates can work on here (SMS for now); without
+    one, None: a request for a person gets the helplines, as before."""
+    from bot.handoff.advocates import Advocates
+    from bot.handoff.cases import Cases
+    from bot.handoff.live import LiveCases
+    from bot.handoff.model import DeskKind
+    from bot.handoff.service import Handoff, SmsDesk
+
+    desks = {DeskKind.SMS: SmsDesk(adapters[SMS])} if SMS in adapters else {}
+    if not desks:
+        return None
+    return Handoff(content=store, cases=Cases(metrics.engine),
+                   advocates=Advocates(metrics.engine, store.languages.codes),
+                   live=LiveCases(ephemeral, settings.route_ttl), desks=desks, hours=settings.handoff_hours,
+                   days=settings.handoff_days, answer_minutes=settings.handoff_answer_minutes)
 
 
 def _handled(pipeline: Pipeline):

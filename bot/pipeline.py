@@ -12,7 +12,10 @@
     -> Rasa, or the gateway's own short reply when Rasa is down or slow
     -> strip the metadata, split or format for the channel, send, count anonymously
 
-Handoff to an advocate (relay instead of Rasa) joins between redaction and Rasa.
+Handoff to an advocate (bot/handoff): a registered advocate's SMS is an action on a case, never a conversation of
+its own; while a person is offered or connected, her message goes to the advocates instead of Rasa (danger still
+gets the assistant's emergency answer, and is flagged to them); "talk to a person" with advocates registered gets
+the consent message instead of the helplines.
 Logs carry event names, pseudonyms, channels, topics and languages: never an address, a message text or a reply.
 """
 from __future__ import annotations
@@ -26,6 +29,9 @@ from typing import AsyncIterator, Awaitable, Callable, Dict, List, Mapping, Opti
 
 from bot.channels.base import FORGET, SMS, START, Adapter, ChannelError, InboundMessage
 from bot.content.store import ContentStore
+from bot.handoff.commands import parse_sms
+from bot.handoff.model import DeskKind
+from bot.handoff.service import Handoff, ToHer
 from bot.privacy.pseudonyms import Pseudonyms
 from bot.privacy.redact import RedactionError, Redactor
 from bot.privacy.routes import Route, Routes
@@ -70,7 +76,8 @@ class Pipeline:
 
     def __init__(self, *, settings: Settings, pseudonyms: Pseudonyms, redactor: Redactor, recogniser: Recogniser,
                  rasa: RasaClient, content: ContentStore, routes: Routes, ephemeral: Ephemeral, metrics: Metrics,
-                 adapters: Mapping[str, Adapter], deliveries: Optional[Deliveries] = None) -> None:
+                 adapters: Mapping[str, Adapter], deliveries: Optional[Deliveries] = None,
+                 handoff: Optional[Handoff] = None) -> None:
         self._settings = settings
         self._pseudonyms = pseudonyms
         self._redactor = redactor
@@ -81,6 +88,7 @@ class Pipeline:
         self._ephemeral = ephemeral
         self._metrics = metrics
         self._deliveries: Deliveries = deliveries or EphemeralDeliveries(ephemeral)
+        self._handoff = handoff
         self.adapters: Dict[str, Adapter] = dict(adapters)
         self._locks: Dict[str, list] = {}  # pseudonym -> [lock, users]
         self._background: set = set()
@@ -99,6 +107,9 @@ class Pipeline:
         keys = message.delivery_keys or (self._pseudonyms.of_message(message.channel, message.message_id),)
         if not await self._deliveries.first(keys):
             return self._done("duplicate", pseudonym, adapter)
+        if self._handoff is not None and adapter.form == SMS and \
+                await self._handoff.advocate_at(DeskKind.SMS, message.address) is not None:
+            return await self._from_advocate(DeskKind.SMS, message, adapter)
 
         async with self._conversation(pseudonym):
             route = await self._routes.get(pseudonym)
@@ -115,11 +126,19 @@ class Pipeline:
                 return await self._rate_limited(pseudonym, route, adapter)
 
             text = COMMAND_INTENTS.get(message.command or "") or self._redact(raw, adapter)
+            if self._handoff is not None and message.command is None:
+                to_her = await self._handoff.from_her(pseudonym, adapter.name, raw, self._recognise.mentions_danger(raw))
+                if to_her is not None:  # a person is offered or connected: the assistant stays silent
+                    replies = self._handoff_replies(to_her, route, adapter)
+                    route = await self._send(adapter, pseudonym, route, replies)
+                    await self._routes.put(pseudonym, route)
+                    return self._done(to_her.event, pseudonym, adapter, replies)
             if not await self._forget_completed(pseudonym, adapter):
                 replies, event = [self._ui_reply("degraded", route.language or self._content.languages.default)], \
                     "degraded"
             else:
                 replies, event = await self._ask(pseudonym, text, message, route, adapter)
+                replies = await self._offer_a_person(pseudonym, replies)
             if any(reply.meta.get("topic") == "forget_me" for reply in replies):
                 # Rasa recognised "forget me" in her own words: wipe first, then its confirmation (from locales/)
                 await self._wipe(pseudonym, route, adapter, replies)
@@ -127,6 +146,42 @@ class Pipeline:
             route = await self._send(adapter, pseudonym, route, replies)
             await self._routes.put(pseudonym, route)
             return self._done(event, pseudonym, adapter, replies)
+
+    # ---- handoff to an advocate (bot/handoff) -------------------------------------------------------------------
+    async def _offer_a_person(self, pseudonym: str, replies: List[AssistantReply]) -> List[AssistantReply]:
+        """She asked for a person and advocates are registered: the consent message instead of the helplines."""
+        asked = next((r for r in replies if r.meta.get("topic") == "talk_to_person"), None)
+        if asked is None or self._handoff is None or not await self._handoff.available():
+            return replies
+        language = asked.meta.get("language") or self._content.languages.default
+        offer = await self._handoff.offer(pseudonym, language, [])
+        return [AssistantReply(text, {"topic": f"_{offer.event}", "language": language}) for text in offer.texts]
+
+    def _handoff_replies(self, to_her: ToHer, route: Route, adapter: Adapter) -> List[AssistantReply]:
+        language = route.language or self._content.languages.default
+        if to_her.event == "handoff_declined":  # "2": the helplines, as the assistant gives them
+            rendered = self._content.render("helplines", language, adapter.form, self._settings.serve_drafts)
+            return [AssistantReply(r.text, r.as_payload()) for r in rendered]
+        return [AssistantReply(text, {"topic": f"_{to_her.event}", "language": language, "urgent": to_her.urgent})
+                for text in to_her.texts]
+
+    async def _from_advocate(self, kind: DeskKind, message: InboundMessage, adapter: Adapter) -> Outcome:
+        """An advocate's message: an action on a case; what it has her sent goes through her own route."""
+        assert self._handoff is not None
+        to_her = await self._handoff.from_advocate(kind, message.address, parse_sms(message.text[:MAX_TEXT]))
+        if to_her is not None:
+            await self._deliver(to_her)
+        return self._done("advocate_message", "advocate", adapter)
+
+    async def _deliver(self, to_her: ToHer) -> None:
+        async with self._conversation(to_her.pseudonym):
+            route = await self._routes.get(to_her.pseudonym)
+            if route is None:  # her route expired or she was forgotten: nothing can reach her
+                logger.warning("event=handoff_undeliverable pseudonym=%s", to_her.pseudonym)
+                return
+            adapter = self.adapters[route.channel]
+            route = await self._send(adapter, to_her.pseudonym, route, self._handoff_replies(to_her, route, adapter))
+            await self._routes.put(to_her.pseudonym, route)
 
     def _redact(self, text: str, adapter: Adapter) -> str:
         try:
@@ -285,6 +340,8 @@ class Pipeline:
         sent_route = await self._send(adapter, pseudonym, Route(route.channel, route.address, route.language),
                                       confirmation)
         late = sent_route.message_ids
+        if self._handoff is not None:
+            await self._handoff.on_forget(pseudonym)
         await self._routes.delete(pseudonym)  # the rate counter stays (a minute at most): forget is no way around it
         if adapter.form != SMS and late:
             self._later(self._settings.forget_confirmation_seconds, lambda: adapter.forget(route.address, late))

@@ -106,7 +106,8 @@ def recogniser(model):
 def make_pipeline(settings, store, recogniser, tmp_path):
     made = []
 
-    def make(answer, redactor=None, **overrides):
+    def make(answer, redactor=None, handoff=None, **overrides):
+        """``handoff``: a function of (the SMS phone, the ephemeral store) that builds the pipeline's Handoff."""
         assistant = FakeAssistant(answer)
         ephemeral = MemoryEphemeral()
         phones = {"sim-sms": SimulatedPhone(SMS), "sim-telegram": SimulatedPhone(TELEGRAM)}
@@ -116,7 +117,8 @@ def make_pipeline(settings, store, recogniser, tmp_path):
                             redactor=redactor or Redactor.load(settings.locales_dir), recogniser=recogniser,
                             rasa=assistant,
                             content=store, routes=Routes(ephemeral, 3600), ephemeral=ephemeral,
-                            metrics=Metrics(f"sqlite:///{tmp_path / 'counts.db'}"), adapters=phones)
+                            metrics=Metrics(f"sqlite:///{tmp_path / 'counts.db'}"), adapters=phones,
+                            handoff=handoff(phones["sim-sms"], ephemeral) if handoff else None)
         made.append(pipeline)
         return pipeline, assistant, phones
 

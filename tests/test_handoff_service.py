@@ -51,14 +51,14 @@ def run(coroutine):
 
 def test_without_advocates_no_person_is_offered(world):
     handoff, *_ = world
-    assert not handoff.available()
+    assert not run(handoff.available())
 
 
 def test_a_whole_handoff_by_sms(world, store):
     handoff, registry, sms, cases, clock = world
     registry.add(DeskKind.SMS, ANA, "Ana", ["es"])
     registry.add(DeskKind.SMS, BEA, "Bea", ["es", "en"])
-    assert handoff.available()
+    assert run(handoff.available())
 
     async def scenario():
         offer = await handoff.offer("sms-her", "es", ["police_immigration"])
@@ -157,3 +157,63 @@ def test_the_owner_closes_with_an_outcome_and_she_is_told(world):
     code, unclear, closed = run(scenario())
     assert unclear is None and any(t.startswith("Write TAKE") for t in sms.to(ANA))
     assert closed.event == "handoff_closed" and cases.get(code).outcome is Outcome.REFERRED
+
+
+# ---- through the pipeline: her SMS phone and an advocate's SMS phone --------------------------------------------------
+def test_a_handoff_through_the_pipeline(make_pipeline, store, tmp_path):
+    from bot.channels.base import FORGET, InboundMessage
+    from tests.fakes import rendered
+
+    engine = sqlalchemy.create_engine(f"sqlite:///{tmp_path / 'p.db'}", future=True)
+    migrate(engine)
+    registry = Advocates(engine, store.languages.codes)
+    registry.add(DeskKind.SMS, ANA, "Ana", ["en"])
+
+    def build(phone, ephemeral):
+        return Handoff(content=store, cases=Cases(engine), advocates=registry, live=LiveCases(ephemeral, 3600),
+                       desks={DeskKind.SMS: SmsDesk(phone)})
+
+    def answer(text, meta):
+        topic = {"i want to talk to a real person": "talk_to_person"}.get(text, "thanks")
+        if "hitting" in text:
+            topic = "emergency"
+        return rendered(store, topic, "en")
+
+    pipeline, assistant, phones = make_pipeline(answer, handoff=build)
+    phone, her = phones["sim-sms"], "+447700900050"
+
+    def say(address, text="", command=None):
+        asyncio.run(pipeline.handle(InboundMessage("sim-sms", phone.next_id(), address, text, command=command)))
+        return inbox(address)
+
+    def inbox(address):
+        return [b["text"] for b in phone.collect(address)["replies"]]
+
+    neutral = store.ui["en"].get("neutral_line")
+    consent = say(her, "i want to talk to a real person")
+    assert len(consent) == 1 and "Reply 1 to connect" in consent[0] and consent[0].startswith(neutral)
+    queued = say(her, "1")
+    [announcement] = inbox(ANA)
+    code = announcement.split()[2]
+    assert "waiting for a person" in queued[0] and code in announcement
+    before = list(assistant.received)
+    assert say(her, "I am at 5 Luna Street, flat 2") == [], "the assistant is silent"
+    assert assistant.received == before, "her words do not go to the assistant during a handoff"
+    assert f"{code}: I am at 5 Luna Street, flat 2" in inbox(ANA), "raw: she may need to give an address"
+    connected = say(ANA, f"TAKE {code}")
+    assert any("is yours" in t for t in connected) and "Ana" in inbox(her)[0]
+    say(ANA, f"{code} Hello, I am Ana.")
+    assert inbox(her) == [f"{neutral}\nHello, I am Ana."]
+    danger = say(her, "he is hitting me now")
+    assert danger and "999" in danger[0][:40], "999 at once, first"
+    assert any("DANGER" in t for t in inbox(ANA))
+    ended = say(her, "bot")
+    assert "has ended" in ended[0]
+    assert say(her, "thanks") and assistant.received[-1] == "thanks", "the assistant is back"
+    # a second case, then "forget me" during it
+    say(her, "i want to talk to a real person")
+    say(her, "1")
+    second = inbox(ANA)[-1].split()[2]
+    say(her, command=FORGET)
+    assert Cases(engine).get(second).outcome is Outcome.FORGOTTEN
+    engine.dispose()

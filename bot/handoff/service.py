@@ -14,12 +14,14 @@ through her route, as it sends every reply.
 """
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
+import time
 from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Protocol, Sequence
 
-from bot.handoff.advocates import Advocates
+from bot.handoff.advocates import AdvocateError, Advocates, normalise_address
 from bot.handoff.cases import Cases
 from bot.handoff.commands import Action, Back, Close, Rename, Reply, Take, Unclear
 from bot.handoff.live import CONNECTED, QUEUED, Consent, LiveCase, LiveCases
@@ -30,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 #: her answers to the consent message (numbers: never words Twilio reserves)
 CONNECT, HELPLINES = "1", "2"
+#: how long the list of advocates is kept in memory before it is read again (an operator's change shows this late)
+REGISTRY_SECONDS = 30.0
 #: leave words every language accepts besides its own handoff_leave_word
 SHARED_LEAVE_WORDS = frozenset({"bot", "menu"})
 
@@ -97,11 +101,30 @@ class Handoff:
         self._hours = hours
         self._days = days
         self._answer_minutes = answer_minutes
+        self._registry: List[Advocate] = []
+        self._registry_read_at = float("-inf")
 
     # ---- her side -----------------------------------------------------------------------------------------------
-    def available(self) -> bool:
+    async def available(self) -> bool:
         """A person can be offered: some active advocate works at a desk this gateway runs."""
-        return any(a.desk in self._desks for a in self._advocates.all())
+        return any(a.desk in self._desks for a in await self._registered())
+
+    async def advocate_at(self, kind: DeskKind, address: str) -> Optional[Advocate]:
+        """The registered advocate writing from ``address`` (a desk's inbound side asks before anything else)."""
+        if kind not in self._desks:
+            return None
+        try:
+            address = normalise_address(kind, address)
+        except AdvocateError:
+            return None
+        return next((a for a in await self._registered() if a.desk is kind and a.address == address), None)
+
+    async def _registered(self) -> List[Advocate]:
+        """The active advocates, read from the database at most every REGISTRY_SECONDS (off the event loop)."""
+        if time.monotonic() - self._registry_read_at > REGISTRY_SECONDS:
+            self._registry = await asyncio.to_thread(self._advocates.all)
+            self._registry_read_at = time.monotonic()
+        return self._registry
 
     async def offer(self, pseudonym: str, language: str, topics: Sequence[str]) -> ToHer:
         """The consent message; her next "1" opens a case."""
@@ -125,10 +148,10 @@ class Handoff:
         return None  # anything else: she moved on; the assistant answers
 
     async def _open(self, pseudonym: str, channel: str, consent: Consent) -> ToHer:
-        record = self._cases.open(consent.language, consent.topics, channel)
+        record = await asyncio.to_thread(self._cases.open, consent.language, consent.topics, channel)
         case = await self._live.open(record.code, pseudonym, channel, consent.language)
         for kind, desk in self._desks.items():
-            chosen = self._advocates_for(kind, consent.language)
+            chosen = await self._advocates_for(kind, consent.language)
             if chosen:
                 await desk.announce(case, consent.topics, chosen)
         logger.info("event=handoff_opened case=%s pseudonym=%s language=%s", case.code, pseudonym, case.language)
@@ -157,7 +180,7 @@ class Handoff:
     # ---- the advocates' side ------------------------------------------------------------------------------------
     async def from_advocate(self, kind: DeskKind, address: str, action: Action) -> Optional[ToHer]:
         """An advocate's action; what she is to be sent, if anything. Anyone not registered is ignored."""
-        advocate = self._advocates.find(kind, address)
+        advocate = await self.advocate_at(kind, address)
         if advocate is None:
             logger.warning("event=handoff_not_an_advocate desk=%s", kind.value)
             return None
@@ -180,9 +203,9 @@ class Handoff:
                 await desk.tell(advocate, f"{case.code}: she now sees the name {action.name}.")
                 return None
             if isinstance(action, Back):
-                self._cases.release(case.code, advocate.id)
+                await asyncio.to_thread(self._cases.release, case.code, advocate.id)
                 await self._live.touch(case, state=QUEUED, advocate_id=None)
-                await desk.announce(case, [], self._advocates_for(kind, case.language))
+                await desk.announce(case, [], await self._advocates_for(kind, case.language))
                 return None
             if isinstance(action, Close):
                 await self._end(case, action.outcome)
@@ -199,7 +222,7 @@ class Handoff:
 
     async def _take(self, case: LiveCase, advocate: Advocate, desk: Desk) -> Optional[ToHer]:
         try:
-            self._cases.claim(case.code, advocate.id)
+            await asyncio.to_thread(self._cases.claim, case.code, advocate.id)
         except AlreadyClaimed:
             await desk.tell(advocate, f"{case.code} was taken by another advocate.")
             return None
@@ -213,30 +236,30 @@ class Handoff:
 
     async def _reply(self, case: LiveCase, text: str) -> ToHer:
         if not case.answered:
-            self._cases.first_response(case.code, int(self._live.now() - case.opened_at))
+            await asyncio.to_thread(self._cases.first_response, case.code, int(self._live.now() - case.opened_at))
         await self._live.touch(case, advocate=True, answered=True)
         return ToHer(case.pseudonym, [text], "handoff_advocate_message")
 
     async def _relay_to_advocates(self, case: LiveCase, text: str, emergency: bool) -> None:
         """To the owner; while the case is queued, to every advocate it was announced to (nothing waits)."""
         for kind, desk in self._desks.items():
-            chosen = [a for a in self._advocates_for(kind, case.language)
+            chosen = [a for a in await self._advocates_for(kind, case.language)
                       if case.advocate_id is None or a.id == case.advocate_id]
             if chosen:
                 await desk.to_advocates(case, chosen, text, emergency=emergency)
 
     async def _end(self, case: LiveCase, outcome: Outcome) -> None:
         try:
-            self._cases.close(case.code, outcome, int(self._live.now() - case.opened_at))
+            await asyncio.to_thread(self._cases.close, case.code, outcome, int(self._live.now() - case.opened_at))
         except UnknownCase:
             pass
         await self._live.end(case)
         logger.info("event=handoff_closed case=%s outcome=%s", case.code, outcome.value)
 
     # ---- helpers ------------------------------------------------------------------------------------------------
-    def _advocates_for(self, kind: DeskKind, language: str) -> List[Advocate]:
+    async def _advocates_for(self, kind: DeskKind, language: str) -> List[Advocate]:
         """Advocates at this desk who speak her language; if none does, every advocate at the desk."""
-        at_desk = [a for a in self._advocates.all() if a.desk is kind]
+        at_desk = [a for a in await self._registered() if a.desk is kind]
         speaking = [a for a in at_desk if language in a.languages]
         return speaking or at_desk
 
