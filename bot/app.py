@@ -48,6 +48,7 @@ FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 METRICS_FLUSH_SECONDS = 60
 SWEEP_SECONDS = 60
+HANDOFF_SWEEP_SECONDS = 30
 _SIM_USER = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -143,6 +144,8 @@ def _lifecycle(settings: Settings, content: Optional[ContentStore]):
         app[PIPELINE] = pipeline
         app["metrics"], app["ephemeral"], app["rasa"] = metrics, ephemeral, rasa
         tasks = [asyncio.create_task(_flush_every(metrics, METRICS_FLUSH_SECONDS))]
+        if handoff is not None:
+            tasks.append(asyncio.create_task(_handoff_timers_every(pipeline, HANDOFF_SWEEP_SECONDS)))
         if isinstance(ephemeral, MemoryEphemeral):  # expired routes (addresses) leave memory within a minute
             tasks.append(asyncio.create_task(_sweep_every(ephemeral, SWEEP_SECONDS)))
         if telegram is not None:
@@ -184,7 +187,9 @@ def _handoff(settings: Settings, store: ContentStore, metrics: Metrics, ephemera
     return Handoff(content=store, cases=Cases(metrics.engine),
                    advocates=Advocates(metrics.engine, store.languages.codes),
                    live=LiveCases(ephemeral, settings.route_ttl), desks=desks, hours=settings.handoff_hours,
-                   days=settings.handoff_days, answer_minutes=settings.handoff_answer_minutes)
+                   days=settings.handoff_days, answer_minutes=settings.handoff_answer_minutes,
+                   wait_seconds=settings.handoff_wait_seconds, idle_seconds=settings.handoff_idle_seconds,
+                   close_seconds=settings.handoff_close_seconds)
 
 
 def _handled(pipeline: Pipeline):
@@ -195,6 +200,15 @@ def _handled(pipeline: Pipeline):
             logger.error("event=internal_error error=%s", exc.__class__.__name__)
 
     return handle
+
+
+async def _handoff_timers_every(pipeline: Pipeline, seconds: float) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await pipeline.handoff_timers()
+        except Exception as exc:  # noqa: BLE001 - one failed round must not stop the timers; class and place only
+            logger.warning("event=handoff_timers_failed error=%s", where(exc))
 
 
 async def _sweep_every(ephemeral: MemoryEphemeral, seconds: float) -> None:

@@ -173,6 +173,12 @@ class Pipeline:
             await self._deliver(to_her)
         return self._done("advocate_message", "advocate", adapter)
 
+    async def handoff_timers(self) -> None:
+        """One round of the handoff's timers; what they have her sent goes through her route."""
+        if self._handoff is not None:
+            for to_her in await self._handoff.sweep():
+                await self._deliver(to_her)
+
     async def _deliver(self, to_her: ToHer) -> None:
         async with self._conversation(to_her.pseudonym):
             route = await self._routes.get(to_her.pseudonym)

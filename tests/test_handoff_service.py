@@ -217,3 +217,59 @@ def test_a_handoff_through_the_pipeline(make_pipeline, store, tmp_path):
     say(her, command=FORGET)
     assert Cases(engine).get(second).outcome is Outcome.FORGOTTEN
     engine.dispose()
+
+
+# ---- timers ----------------------------------------------------------------------------------------------------------
+def test_the_timers_remind_her_flag_and_requeue_idle_advocates_and_close_silent_cases(store, tmp_path):
+    engine = sqlalchemy.create_engine(f"sqlite:///{tmp_path / 't.db'}", future=True)
+    migrate(engine)
+    registry = Advocates(engine, store.languages.codes)
+    registry.add(DeskKind.SMS, ANA, "Ana", ["en"])
+    sms, clock, store_ = Recorder(), [0.0], MemoryEphemeral()
+    live = LiveCases(store_, 10 ** 6, clock=lambda: clock[0])
+    handoff = Handoff(content=store, cases=Cases(engine), advocates=registry, live=live,
+                      desks={DeskKind.SMS: SmsDesk(sms)}, wait_seconds=600, idle_seconds=900, close_seconds=3600)
+
+    async def scenario():
+        await handoff.offer("sms-t", "en", [])
+        await handoff.from_her("sms-t", "sms", "1", danger=False)
+        code = sms.to(ANA)[0].split()[2]
+        clock[0] = 599
+        early = await handoff.sweep()
+        clock[0] = 600
+        reminded = await handoff.sweep()
+        again = await handoff.sweep()
+        await handoff.from_advocate(DeskKind.SMS, ANA, parse_sms(f"TAKE {code}"))
+        await handoff.from_her("sms-t", "sms", "are you there", danger=False)
+        clock[0] = 600 + 900
+        flagged = await handoff.sweep()
+        clock[0] = 600 + 1800
+        requeued = await handoff.sweep()
+        clock[0] = 600 + 5000
+        closed = await handoff.sweep()
+        return code, early, reminded, again, flagged, requeued, closed
+
+    code, early, reminded, again, flagged, requeued, closed = run(scenario())
+    assert early == [] and again == []
+    assert [t.event for t in reminded] == ["handoff_still_waiting"] and "0808 2000 247" in reminded[0].texts[0]
+    assert any("no answer for 15 min" in t for t in sms.to(ANA)), "the silent advocate is flagged"
+    assert flagged == [] and requeued == [] and any("back to the queue" in t for t in sms.to(ANA))
+    assert [t.event for t in closed] == ["handoff_idle_closed"]
+    assert Cases(engine).get(code).outcome is Outcome.TIMED_OUT
+    engine.dispose()
+
+
+def test_after_a_restart_an_open_case_without_live_state_is_closed_and_its_advocate_told(store, tmp_path):
+    engine = sqlalchemy.create_engine(f"sqlite:///{tmp_path / 'r.db'}", future=True)
+    migrate(engine)
+    registry = Advocates(engine, store.languages.codes)
+    ana = registry.add(DeskKind.SMS, ANA, "Ana", ["en"])
+    record = Cases(engine).open("en", [], "sms")
+    Cases(engine).claim(record.code, ana.id)
+    sms = Recorder()
+    handoff = Handoff(content=store, cases=Cases(engine), advocates=registry, live=LiveCases(MemoryEphemeral(), 60),
+                      desks={DeskKind.SMS: SmsDesk(sms)})  # a new process: its memory holds no live state
+    assert run(handoff.sweep()) == []
+    assert Cases(engine).get(record.code).outcome is Outcome.DISCONNECTED
+    assert any(record.code in t and "disconnected" in t for t in sms.to(ANA))
+    engine.dispose()

@@ -92,6 +92,11 @@ class Cases:
             raise UnknownCase(code)
         return self.get(code)
 
+    def open_records(self) -> List[CaseRecord]:
+        """Every case not yet closed (the timers' round)."""
+        with self._engine.connect() as connection:
+            return [_record(row) for row in connection.execute(select(cases).where(cases.c.outcome.is_(None)))]
+
     def report(self, since: Optional[dt.date] = None) -> "Report":
         query = select(cases)
         if since is not None:

@@ -32,6 +32,8 @@ class LiveCase:
     last_advocate: float = 0.0
     topic_id: Optional[int] = None
     answered: bool = False  # an advocate's message reached her (the record's first response is set once)
+    reminded: bool = False  # she was told no one is free yet (once)
+    flagged: bool = False   # its advocate was told she has not answered for a while (once per silence)
 
     def __repr__(self) -> str:  # the pseudonym links log lines; it is shown, nothing else of hers exists here
         return f"LiveCase({self.code}, {self.state}, advocate={self.advocate_id})"

@@ -57,6 +57,7 @@ class Outcome(str, Enum):
     SHE_LEFT = "she_left"
     FORGOTTEN = "forgotten"
     TIMED_OUT = "timed_out"
+    DISCONNECTED = "disconnected"  # the live state was lost (a restart of the local profile)
     OTHER = "other"
 
     @classmethod

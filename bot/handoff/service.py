@@ -92,7 +92,8 @@ class SmsDesk:
 class Handoff:
     def __init__(self, *, content, cases: Cases, advocates: Advocates, live: LiveCases,
                  desks: Mapping[DeskKind, Desk], hours: str = "09:00-17:00", days: str = "mon-fri",
-                 answer_minutes: int = 30) -> None:
+                 answer_minutes: int = 30, wait_seconds: int = 600, idle_seconds: int = 900,
+                 close_seconds: int = 24 * 3600) -> None:
         self._content = content
         self._cases = cases
         self._advocates = advocates
@@ -101,6 +102,9 @@ class Handoff:
         self._hours = hours
         self._days = days
         self._answer_minutes = answer_minutes
+        self._wait = wait_seconds
+        self._idle = idle_seconds
+        self._close_after = close_seconds
         self._registry: List[Advocate] = []
         self._registry_read_at = float("-inf")
 
@@ -227,7 +231,7 @@ class Handoff:
             await desk.tell(advocate, f"{case.code} was taken by another advocate.")
             return None
         case = await self._live.touch(case, advocate=True, state=CONNECTED, advocate_id=advocate.id,
-                                      display=advocate.display)
+                                      display=advocate.display, flagged=False)
         await desk.tell(advocate, f"{case.code} is yours. Write '{case.code} your message' to answer her.")
         logger.info("event=handoff_taken case=%s advocate=%d", case.code, advocate.id)
         leave = self._ui(case.language, "handoff_leave_word")
@@ -237,7 +241,7 @@ class Handoff:
     async def _reply(self, case: LiveCase, text: str) -> ToHer:
         if not case.answered:
             await asyncio.to_thread(self._cases.first_response, case.code, int(self._live.now() - case.opened_at))
-        await self._live.touch(case, advocate=True, answered=True)
+        await self._live.touch(case, advocate=True, answered=True, flagged=False)
         return ToHer(case.pseudonym, [text], "handoff_advocate_message")
 
     async def _relay_to_advocates(self, case: LiveCase, text: str, emergency: bool) -> None:
@@ -255,6 +259,52 @@ class Handoff:
             pass
         await self._live.end(case)
         logger.info("event=handoff_closed case=%s outcome=%s", case.code, outcome.value)
+
+    # ---- timers: one round over the open cases (the gateway runs it every SWEEP_SECONDS) ----------------------------
+    async def sweep(self) -> List[ToHer]:
+        """What time has made due: she waited too long (the helplines and a promise); an advocate silent too long
+        (flagged, then the case back to the queue); both sides silent too long (closed, she is told); a case whose
+        live state is gone (a restart of the local profile: closed as disconnected, its advocate told)."""
+        now = self._live.now()
+        out: List[ToHer] = []
+        for record in await asyncio.to_thread(self._cases.open_records):
+            case = await self._live.get(record.code)
+            if case is None:
+                await asyncio.to_thread(self._cases.close, record.code, Outcome.DISCONNECTED, 0)
+                await self._tell_owner(record.advocate_id, f"{record.code} was disconnected (the service restarted): "
+                                                           "nothing more can reach her. It is closed.")
+                continue
+            if now - max(case.last_her, case.last_advocate) >= self._close_after:
+                await self._end(case, Outcome.TIMED_OUT)
+                await self._tell_owner(case.advocate_id, f"{case.code} closed: no one wrote for a long time.")
+                out.append(ToHer(case.pseudonym, [self._ui(case.language, "handoff_ended_idle")], "handoff_idle_closed"))
+            elif case.state == QUEUED and not case.reminded and now - case.opened_at >= self._wait:
+                await self._live.touch(case, reminded=True)
+                for kind, desk in self._desks.items():
+                    chosen = await self._advocates_for(kind, case.language)
+                    if chosen:
+                        await desk.announce(case, [], chosen)
+                out.append(ToHer(case.pseudonym, [self._ui(case.language, "handoff_still_waiting")],
+                                 "handoff_still_waiting"))
+            elif case.state == CONNECTED and case.advocate_id is not None and now - case.last_advocate >= self._idle:
+                if not case.flagged:
+                    await self._live.touch(case, flagged=True)
+                    await self._tell_owner(case.advocate_id, f"{case.code}: she has had no answer for "
+                                                             f"{self._idle // 60} min. Answer, or BACK {case.code}.")
+                elif now - case.last_advocate >= 2 * self._idle:
+                    await asyncio.to_thread(self._cases.release, case.code, case.advocate_id)
+                    await self._tell_owner(case.advocate_id, f"{case.code} went back to the queue.")
+                    case = await self._live.touch(case, state=QUEUED, advocate_id=None, flagged=False)
+                    for kind, desk in self._desks.items():
+                        chosen = await self._advocates_for(kind, case.language)
+                        if chosen:
+                            await desk.announce(case, [], chosen)
+        return out
+
+    async def _tell_owner(self, advocate_id: Optional[int], text: str) -> None:
+        owner = next((a for a in await self._registered() if a.id == advocate_id), None)
+        if owner is not None and owner.desk in self._desks:
+            await self._desks[owner.desk].tell(owner, text)
 
     # ---- helpers ------------------------------------------------------------------------------------------------
     async def _advocates_for(self, kind: DeskKind, language: str) -> List[Advocate]:
