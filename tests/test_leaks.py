@@ -144,6 +144,7 @@ def leak_run(settings, model, tmp_path_factory):
         def held(when: str) -> None:
             results["trackers"][when] = {channel: tracker(stack, sender, token) for channel, sender in senders.items()}
 
+        register_advocate(stack)
         sms = Sms(stack, PHONE_SENDER)
         tg = TelegramUser(stack, language_code="en")
         tg.chat_id = CHAT_ID
@@ -157,6 +158,9 @@ def leak_run(settings, model, tmp_path_factory):
         for text in SMS_SCRIPT[:4] + HOSTILE:
             assert sms.say(text), text[:20]
             assert telegram(text), text[:20]
+
+        # a handoff: her raw words go to an SMS advocate (never to a file), the advocate answers, she leaves
+        results["handoff"] = handoff_round(stack, sms)
 
         # the action server stalls: the gateway's Rasa timeout expires while Rasa still holds the message
         actions_pid = stack.services.pids["actions"]
@@ -214,6 +218,43 @@ def leak_run(settings, model, tmp_path_factory):
            **results}
 
 
+ADVOCATE = "+447700900777"
+HANDOFF_WORDS = "my name is Zuleikha Oyelaran, I live at 14 Pemberton Crescent SE15 3XQ, call 07700 900 982"
+
+
+def register_advocate(stack) -> None:
+    """In the running service's database, before any message (the gateway reads the list at most every 30 s)."""
+    import sqlalchemy
+
+    from bot.handoff.advocates import Advocates
+    from bot.handoff.model import DeskKind
+
+    engine = sqlalchemy.create_engine(stack.settings.database_url, future=True)
+    Advocates(engine, ("en",)).add(DeskKind.SMS, ADVOCATE, "Ana", ["en"])
+    engine.dispose()
+
+
+def handoff_round(stack, sms) -> dict:
+    """With an advocate registered: she asks for a person, says 1, gives her details
+    (relayed raw), the advocate takes the case and answers, she leaves."""
+    from tests.test_channels import Sms
+
+    advocate = Sms(stack, ADVOCATE)
+    consent = sms.say("i want to talk to a real person, not a bot")
+    queued = sms.say("1")
+    announced = [p["Body"] for p in stack.twilio.sent() if p.get("To") == ADVOCATE]
+    code = announced[0].split()[2] if announced else ""
+    sms.say(HANDOFF_WORDS)
+    advocate.say(f"TAKE {code}")
+    connected = sms.replies()[-1:]
+    advocate.say(f"{code} Hello, I am Ana from the service.")
+    answered = sms.replies()[-1:]
+    left = sms.say("bot")
+    to_advocate = [p["Body"] for p in stack.twilio.sent() if p.get("To") == ADVOCATE]
+    return {"consent": consent, "queued": queued, "code": code, "connected": connected, "answered": answered,
+            "left": left, "to_advocate": to_advocate}
+
+
 def tracker(stack, sender: str, token: str) -> dict:
     """What Rasa holds for one conversation (its HTTP API, on for this test only, localhost, token-protected)."""
     url = f"{stack.settings.rasa_url}/conversations/{sender}/tracker?" + urllib.parse.urlencode({"token": token})
@@ -248,6 +289,15 @@ def search_text(text: str, needles: Dict[str, str]) -> List[str]:
             if form.lower() in blob]
 
 
+def test_a_handoff_relays_her_words_raw_to_the_advocate_and_back(leak_run):
+    handoff = leak_run["handoff"]
+    assert handoff["consent"] and "Reply 1" in handoff["consent"][0], handoff["consent"]
+    assert handoff["code"], "the request was announced to the advocate"
+    assert f"{handoff['code']}: {HANDOFF_WORDS}" in handoff["to_advocate"], "raw: she may need to give an address"
+    assert handoff["answered"] and handoff["answered"][0].endswith("Hello, I am Ana from the service.")
+    assert handoff["left"] and "has ended" in handoff["left"][0]
+
+
 def test_no_identifying_string_is_in_any_file_the_system_wrote(leak_run):
     files = leak_run["files"]
     names = {p.name for p in files}
@@ -273,8 +323,9 @@ def test_the_database_holds_counts_only(leak_run):
     connection = sqlite3.connect(leak_run["workdir"] / "assistant.db")
     tables = [r[0] for r in connection.execute("select name from sqlite_master where type='table'")]
     assert sorted(tables) == ["advocates", "alembic_version", "cases", "delivery_keys", "event_counts"]
-    assert connection.execute("select count(*) from advocates").fetchone() == (0,), "none registered locally"
-    assert connection.execute("select count(*) from cases").fetchone() == (0,)
+    assert connection.execute("select count(*) from advocates").fetchone() == (1,)
+    [case] = connection.execute("select * from cases").fetchall()
+    assert case[1:5] == ("en", "", "sms", case[4]) and case[-1] == "she_left", case  # code, language, ..., outcome
     keys = connection.execute("select key, day from delivery_keys").fetchall()
     assert keys and all(re.fullmatch(r"[0-9a-f]{48}", key) for key, _ in keys), "keyed hashes only"
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\d", str(day)) for _, day in keys), "a day, nothing finer"
