@@ -24,7 +24,7 @@ import asyncio
 import logging
 import re
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import AsyncIterator, Awaitable, Callable, Dict, List, Mapping, Optional
 
 from bot.channels.base import FORGET, SMS, START, Adapter, ChannelError, InboundMessage
@@ -59,6 +59,8 @@ COMMAND_INTENTS = {START: "/greet", FORGET: "/forget_me", "menu": "/menu", "chan
 LATE_DELETE_DELAY = 120.0
 #: the gateway's own replies that carry 999 for someone who may be in danger: sent with nothing before the 999
 URGENT_UI_KEYS = frozenset({"degraded", "rate_limited"})
+#: topics outside the menu that say what she came about (for a handoff's summary)
+SUMMARY_TOPICS = frozenset({"emergency", "domestic_abuse", "status_worry"})
 #: at shutdown, deletions still waiting get this long to run
 SHUTDOWN_DELETE_TIMEOUT = 5.0
 
@@ -89,6 +91,8 @@ class Pipeline:
         self._metrics = metrics
         self._deliveries: Deliveries = deliveries or EphemeralDeliveries(ephemeral)
         self._handoff = handoff
+        #: the topics that go into a handoff's summary: the menu's, and what a disclosure is answered with
+        self._summary_topics = frozenset(content.menu.values()) | SUMMARY_TOPICS
         self.adapters: Dict[str, Adapter] = dict(adapters)
         self._locks: Dict[str, list] = {}  # pseudonym -> [lock, users]
         self._background: set = set()
@@ -138,7 +142,7 @@ class Pipeline:
                     "degraded"
             else:
                 replies, event = await self._ask(pseudonym, text, message, route, adapter)
-                replies = await self._offer_a_person(pseudonym, replies)
+                replies = await self._offer_a_person(pseudonym, route, replies)
             if any(reply.meta.get("topic") == "forget_me" for reply in replies):
                 # Rasa recognised "forget me" in her own words: wipe first, then its confirmation (from locales/)
                 await self._wipe(pseudonym, route, adapter, replies)
@@ -148,13 +152,14 @@ class Pipeline:
             return self._done(event, pseudonym, adapter, replies)
 
     # ---- handoff to an advocate (bot/handoff) -------------------------------------------------------------------
-    async def _offer_a_person(self, pseudonym: str, replies: List[AssistantReply]) -> List[AssistantReply]:
+    async def _offer_a_person(self, pseudonym: str, route: Route,
+                              replies: List[AssistantReply]) -> List[AssistantReply]:
         """She asked for a person and advocates are registered: the consent message instead of the helplines."""
         asked = next((r for r in replies if r.meta.get("topic") == "talk_to_person"), None)
         if asked is None or self._handoff is None or not await self._handoff.available():
             return replies
         language = asked.meta.get("language") or self._content.languages.default
-        offer = await self._handoff.offer(pseudonym, language, [])
+        offer = await self._handoff.offer(pseudonym, language, route.topics)
         return [AssistantReply(text, {"topic": f"_{offer.event}", "language": language}) for text in offer.texts]
 
     def _handoff_replies(self, to_her: ToHer, route: Route, adapter: Adapter) -> List[AssistantReply]:
@@ -246,7 +251,9 @@ class Pipeline:
         for reply in replies:
             language = reply.meta.get("language")
             if language in self._content.languages.codes:
-                route = Route(route.channel, route.address, language, route.message_ids)
+                route = replace(route, language=language)
+            if reply.meta.get("topic") in self._summary_topics:
+                route = route.with_topic(reply.meta["topic"])
             neutral = ""
             if not urgent and adapter.form == SMS and self._settings.neutral_first_line:
                 neutral = self._ui(route.language or self._content.languages.default).get("neutral_line")

@@ -22,11 +22,21 @@ ANA, BEA, STRANGER = "+447700900101", "+447700900102", "+447700900199"
 
 
 class Recorder:
+    """Stands in for the SMS channel: records what it sends (with an id for each) and what it is asked to delete."""
+
     def __init__(self) -> None:
         self.sent: List[Tuple[str, str]] = []
+        self.deleted: List[str] = []
 
     async def send(self, address: str, text: str):
+        from bot.channels.base import Sent
+
         self.sent.append((address, text))
+        return Sent([f"SM{len(self.sent)}"])
+
+    async def forget(self, address: str, ids) -> int:
+        self.deleted += list(ids)
+        return len(ids)
 
     def to(self, address: str) -> List[str]:
         return [t for a, t in self.sent if a == address]
@@ -141,6 +151,24 @@ def test_forget_during_a_handoff_closes_the_case(world):
     assert cases.get(code).outcome is Outcome.FORGOTTEN
 
 
+def test_forget_during_a_handoff_deletes_the_copies_of_her_messages_at_the_provider(world):
+    handoff, registry, sms, cases, _ = world
+    registry.add(DeskKind.SMS, ANA, "Ana", ["en"])
+    registry.add(DeskKind.SMS, BEA, "Bea", ["en"])
+
+    async def scenario():
+        await handoff.offer("sms-f", "en", [])
+        await handoff.from_her("sms-f", "sms", "1", danger=False)
+        await handoff.from_her("sms-f", "sms", "my address is 5 Luna Street", danger=False)
+        await handoff.from_her("sms-f", "sms", "and my number is 07700 900123", danger=False)
+        await handoff.on_forget("sms-f")
+
+    run(scenario())
+    copies = [f"SM{i + 1}" for i, (_, text) in enumerate(sms.sent) if "Luna" in text or "900123" in text]
+    assert len(copies) == 4, "two messages, each to the two advocates the request went to"
+    assert sorted(sms.deleted) == sorted(copies), "every copy of hers, and nothing else"
+
+
 def test_the_owner_closes_with_an_outcome_and_she_is_told(world):
     handoff, registry, sms, cases, _ = world
     registry.add(DeskKind.SMS, ANA, "Ana", ["en"])
@@ -174,7 +202,8 @@ def test_a_handoff_through_the_pipeline(make_pipeline, store, tmp_path):
                        desks={DeskKind.SMS: SmsDesk(phone)})
 
     def answer(text, meta):
-        topic = {"i want to talk to a real person": "talk_to_person"}.get(text, "thanks")
+        topic = {"i want to talk to a real person": "talk_to_person",
+                 "will the police tell the home office": "police_immigration"}.get(text, "thanks")
         if "hitting" in text:
             topic = "emergency"
         return rendered(store, topic, "en")
@@ -190,12 +219,14 @@ def test_a_handoff_through_the_pipeline(make_pipeline, store, tmp_path):
         return [b["text"] for b in phone.collect(address)["replies"]]
 
     neutral = store.ui["en"].get("neutral_line")
+    say(her, "will the police tell the home office")
     consent = say(her, "i want to talk to a real person")
     assert len(consent) == 1 and "Reply 1 to connect" in consent[0] and consent[0].startswith(neutral)
     queued = say(her, "1")
     [announcement] = inbox(ANA)
     code = announcement.split()[2]
     assert "waiting for a person" in queued[0] and code in announcement
+    assert "police_immigration" in announcement, "the summary names the topics she asked about, nothing of hers"
     before = list(assistant.received)
     assert say(her, "I am at 5 Luna Street, flat 2") == [], "the assistant is silent"
     assert assistant.received == before, "her words do not go to the assistant during a handoff"

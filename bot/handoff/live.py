@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass, replace
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Tuple
 
 from bot.storage.ephemeral import Ephemeral
 
@@ -34,6 +34,7 @@ class LiveCase:
     answered: bool = False  # an advocate's message reached her (the record's first response is set once)
     reminded: bool = False  # she was told no one is free yet (once)
     flagged: bool = False   # its advocate was told she has not answered for a while (once per silence)
+    relayed: Tuple[str, ...] = ()  # the provider's ids of the copies of her messages on the advocates' side
 
     def __repr__(self) -> str:  # the pseudonym links log lines; it is shown, nothing else of hers exists here
         return f"LiveCase({self.code}, {self.state}, advocate={self.advocate_id})"
@@ -81,7 +82,11 @@ class LiveCases:
 
     async def get(self, code: str) -> Optional[LiveCase]:
         raw = await self._store.get(f"handoff:case:{code}")
-        return None if raw is None else LiveCase(**json.loads(raw))
+        if raw is None:
+            return None
+        data = json.loads(raw)
+        data["relayed"] = tuple(data.get("relayed") or ())
+        return LiveCase(**data)
 
     async def of(self, pseudonym: str) -> Optional[LiveCase]:
         code = await self._store.get(f"handoff:case-of:{pseudonym}")

@@ -46,13 +46,19 @@ class Desk(Protocol):
     async def announce(self, case: LiveCase, topics: Sequence[str], advocates: Sequence[Advocate]) -> None: ...
 
     async def to_advocates(self, case: LiveCase, advocates: Sequence[Advocate], text: str,
-                           emergency: bool = False) -> None: ...
+                           emergency: bool = False) -> List[str]:
+        """Copy her message to them; the provider's ids of the copies (deleted if she says "forget me")."""
 
     async def tell(self, advocate: Advocate, text: str) -> None: ...
+
+    async def forget(self, case: LiveCase) -> None:
+        """Delete what the desk holds of her messages, as far as the provider allows."""
 
 
 class Sender(Protocol):
     async def send(self, address: str, text: str): ...
+
+    async def forget(self, address: str, provider_message_ids: Sequence[str]) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -82,11 +88,19 @@ class SmsDesk:
     async def to_advocates(self, case: LiveCase, advocates: Sequence[Advocate], text: str,
                            emergency: bool = False) -> None:
         flag = "DANGER: she was sent 999 now. " if emergency else ""
+        ids: List[str] = []
         for advocate in advocates:
-            await self.tell(advocate, f"{case.code}: {flag}{text}")
+            sent = await self._sender.send(advocate.address, f"{case.code}: {flag}{text}")
+            ids += list(getattr(sent, "provider_message_ids", []) or [])
+        return ids
 
     async def tell(self, advocate: Advocate, text: str) -> None:
         await self._sender.send(advocate.address, text)
+
+    async def forget(self, case: LiveCase) -> None:
+        """The records of the copies at Twilio (the SMS on the advocates' phones are theirs to delete)."""
+        if case.relayed:
+            await self._sender.forget("", case.relayed)
 
 
 class Handoff:
@@ -177,6 +191,8 @@ class Handoff:
         """"Forget me" during a handoff closes the case (the desks delete what they hold, where they can)."""
         case = await self._live.of(pseudonym)
         if case is not None:
+            for desk in self._desks.values():
+                await desk.forget(case)
             await self._end(case, Outcome.FORGOTTEN)
         else:
             await self._live.drop_consent(pseudonym)
@@ -250,7 +266,8 @@ class Handoff:
             chosen = [a for a in await self._advocates_for(kind, case.language)
                       if case.advocate_id is None or a.id == case.advocate_id]
             if chosen:
-                await desk.to_advocates(case, chosen, text, emergency=emergency)
+                copies = await desk.to_advocates(case, chosen, text, emergency=emergency)
+                case = await self._live.touch(case, relayed=case.relayed + tuple(copies))
 
     async def _end(self, case: LiveCase, outcome: Outcome) -> None:
         try:

@@ -15,6 +15,7 @@ from bot.storage.ephemeral import Ephemeral
 
 #: at most this many message ids are remembered per conversation (Telegram deletes up to 100 per call)
 MAX_IDS = 500
+MAX_TOPICS = 5
 
 
 @dataclass(frozen=True)
@@ -23,9 +24,14 @@ class Route:
     address: str = field(repr=False)
     language: Optional[str] = None
     message_ids: List[str] = field(default_factory=list, repr=False)
+    #: the topics she was answered on (topic names, nothing of hers): the summary an advocate sees on a handoff
+    topics: List[str] = field(default_factory=list)
 
     def with_ids(self, ids: Sequence[str]) -> "Route":
         return replace(self, message_ids=(self.message_ids + [i for i in ids if i])[-MAX_IDS:])
+
+    def with_topic(self, topic: str) -> "Route":
+        return self if topic in self.topics else replace(self, topics=(self.topics + [topic])[-MAX_TOPICS:])
 
 
 class Routes:
