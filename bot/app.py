@@ -179,14 +179,15 @@ def _handoff(settings: Settings, store: ContentStore, metrics: Metrics, ephemera
     from bot.handoff.cases import Cases
     from bot.handoff.live import LiveCases
     from bot.handoff.model import DeskKind
-    from bot.handoff.service import Handoff, SmsDesk
+    from bot.handoff.service import KEEP_MARGIN, Handoff, SmsDesk
 
     desks = {DeskKind.SMS: SmsDesk(adapters[SMS])} if SMS in adapters else {}
     if not desks:
         return None
     return Handoff(content=store, cases=Cases(metrics.engine),
                    advocates=Advocates(metrics.engine, store.languages.codes),
-                   live=LiveCases(ephemeral, settings.route_ttl), desks=desks, hours=settings.handoff_hours,
+                   live=LiveCases(ephemeral, max(settings.route_ttl, settings.handoff_close_seconds + KEEP_MARGIN)),
+                   desks=desks, hours=settings.handoff_hours,
                    days=settings.handoff_days, answer_minutes=settings.handoff_answer_minutes,
                    wait_seconds=settings.handoff_wait_seconds, idle_seconds=settings.handoff_idle_seconds,
                    close_seconds=settings.handoff_close_seconds)

@@ -179,8 +179,11 @@ class Pipeline:
         return self._done("advocate_message", "advocate", adapter)
 
     async def handoff_timers(self) -> None:
-        """One round of the handoff's timers; what they have her sent goes through her route."""
+        """One round of the handoff's timers: an open case keeps her route (an advocate may answer after a closed
+        weekend); what the timers have her sent goes through it."""
         if self._handoff is not None:
+            for case in await self._handoff.open_cases():
+                await self._routes.renew(case.pseudonym, self._handoff.keep_seconds)
             for to_her in await self._handoff.sweep():
                 await self._deliver(to_her)
 

@@ -131,8 +131,9 @@ class Settings:
     handoff_wait_seconds: int = 600
     #: a taken case with no word from its advocate for this long is flagged, then handed back to the queue
     handoff_idle_seconds: int = 900
-    #: a case with no word from either side for this long is closed, with a message to her
-    handoff_close_seconds: int = 24 * 3600
+    #: a case with no word from either side for this long is closed, with a message to her. While a case is open,
+    #: her route (the address a reply needs) is kept this long too: long enough to span a weekend's closed hours
+    handoff_close_seconds: int = 72 * 3600
 
     @classmethod
     def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> "Settings":

@@ -304,3 +304,52 @@ def test_after_a_restart_an_open_case_without_live_state_is_closed_and_its_advoc
     assert Cases(engine).get(record.code).outcome is Outcome.DISCONNECTED
     assert any(record.code in t and "disconnected" in t for t in sms.to(ANA))
     engine.dispose()
+
+
+def test_an_open_case_and_her_route_outlive_a_closed_weekend(store, recogniser, settings, tmp_path):
+    """The reviewer's finding: her route expired after 6 h and the case with it, so "a person will still reply here"
+    was false overnight. The timers keep both until the close time."""
+    from dataclasses import replace as changed
+
+    from bot.channels.base import InboundMessage
+    from bot.channels.simulator import SimulatedPhone
+    from bot.pipeline import Pipeline
+    from bot.privacy.pseudonyms import Pseudonyms
+    from bot.privacy.redact import Redactor
+    from bot.privacy.routes import Routes
+    from bot.storage.metrics import Metrics
+    from tests.fakes import FakeAssistant, rendered
+
+    engine = sqlalchemy.create_engine(f"sqlite:///{tmp_path / 'w.db'}", future=True)
+    migrate(engine)
+    registry = Advocates(engine, store.languages.codes)
+    registry.add(DeskKind.SMS, ANA, "Ana", ["en"])
+    now = [0.0]
+    ephemeral = MemoryEphemeral(clock=lambda: now[0])
+    phone = SimulatedPhone("sms")
+    close = 72 * 3600
+    handoff = Handoff(content=store, cases=Cases(engine), advocates=registry,
+                      live=LiveCases(ephemeral, close + 3600, clock=lambda: now[0]), desks={DeskKind.SMS: SmsDesk(phone)},
+                      close_seconds=close)
+    assistant = FakeAssistant(lambda t, meta: rendered(store, "talk_to_person", "en"))
+    pipeline = Pipeline(settings=changed(settings, route_ttl=6 * 3600), pseudonyms=Pseudonyms("k" * 32),
+                        redactor=Redactor.load(settings.locales_dir), recogniser=recogniser, rasa=assistant,
+                        content=store, routes=Routes(ephemeral, 6 * 3600), ephemeral=ephemeral,
+                        metrics=Metrics(f"sqlite:///{tmp_path / 'c.db'}"), adapters={"sim-sms": phone}, handoff=handoff)
+    her = "+447700900060"
+
+    def say(address, text):
+        asyncio.run(pipeline.handle(InboundMessage("sim-sms", phone.next_id(), address, text)))
+        return [b["text"] for b in phone.collect(address)["replies"]]
+
+    say(her, "i want a person")
+    say(her, "1")
+    code = [b["text"] for b in phone.collect(ANA)["replies"]][0].split()[2]
+    for hour in range(1, 65):  # Friday 17:00 to Monday 09:00, the timers running
+        now[0] = hour * 3600.0
+        asyncio.run(pipeline.handoff_timers())
+    say(ANA, f"TAKE {code}")
+    say(ANA, f"{code} Good morning, I am Ana.")
+    assert [t for t in [b["text"] for b in phone.collect(her)["replies"]] if "Good morning, I am Ana." in t], \
+        "her route and the case were still there after 64 hours"
+    engine.dispose()

@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 CONNECT, HELPLINES = "1", "2"
 #: how long the list of advocates is kept in memory before it is read again (an operator's change shows this late)
 REGISTRY_SECONDS = 30.0
+#: an open case outlives the close time by this much, so the timers close it (and tell her) before it expires
+KEEP_MARGIN = 3600
 #: leave words every language accepts besides its own handoff_leave_word
 SHARED_LEAVE_WORDS = frozenset({"bot", "menu"})
 
@@ -317,6 +319,15 @@ class Handoff:
                         if chosen:
                             await desk.announce(case, [], chosen)
         return out
+
+    @property
+    def keep_seconds(self) -> int:
+        """How long an open case's live state and her route are kept from the last timer round."""
+        return self._close_after + KEEP_MARGIN
+
+    async def open_cases(self) -> List[LiveCase]:
+        cases = [await self._live.get(r.code) for r in await asyncio.to_thread(self._cases.open_records)]
+        return [c for c in cases if c is not None]
 
     async def _tell_owner(self, advocate_id: Optional[int], text: str) -> None:
         owner = next((a for a in await self._registered() if a.id == advocate_id), None)

@@ -52,5 +52,12 @@ class Routes:
     async def put(self, pseudonym: str, route: Route) -> None:
         await self._store.put(self._key(pseudonym), json.dumps(asdict(route)), self._ttl)
 
+    async def renew(self, pseudonym: str, ttl: int) -> None:
+        """Keep a route ``ttl`` seconds from now (an open handoff must still reach her when an advocate answers
+        after the office's closed hours)."""
+        raw = await self._store.get(self._key(pseudonym))
+        if raw:
+            await self._store.put(self._key(pseudonym), raw, ttl)
+
     async def delete(self, pseudonym: str) -> None:
         await self._store.delete(self._key(pseudonym))
