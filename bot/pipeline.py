@@ -129,7 +129,6 @@ class Pipeline:
             if not within and not self._recognise.mentions_danger(raw):
                 return await self._rate_limited(pseudonym, route, adapter)
 
-            text = COMMAND_INTENTS.get(message.command or "") or self._redact(raw, adapter)
             if self._handoff is not None and message.command is None:
                 to_her = await self._handoff.from_her(pseudonym, adapter.name, raw, self._recognise.mentions_danger(raw))
                 if to_her is not None:  # a person is offered or connected: the assistant stays silent
@@ -137,6 +136,7 @@ class Pipeline:
                     route = await self._send(adapter, pseudonym, route, replies)
                     await self._routes.put(pseudonym, route)
                     return self._done(to_her.event, pseudonym, adapter, replies)
+            text = COMMAND_INTENTS.get(message.command or "") or self._redact(raw, adapter)
             if not await self._forget_completed(pseudonym, adapter):
                 replies, event = [self._ui_reply("degraded", route.language or self._content.languages.default)], \
                     "degraded"
@@ -228,12 +228,10 @@ class Pipeline:
 
     async def _ask(self, pseudonym: str, text: str, message: InboundMessage, route: Route,
                    adapter: Adapter) -> "tuple[List[AssistantReply], str]":
-        metadata = {"channel": adapter.form}
+        metadata = self._metadata(adapter, message.language_hint)
         if message.command == START:
             metadata["command"] = START  # the greeting that offers the languages
-        hint = _hinted(message.language_hint, self._content)
-        if hint:
-            metadata["language_hint"] = hint
+        hint = metadata.get("language_hint")
         try:
             replies = await self._rasa.send(pseudonym, text, metadata)
         except RasaUnavailable as exc:
@@ -292,12 +290,9 @@ class Pipeline:
     async def _forget_in_rasa(self, pseudonym: str, adapter: Adapter,
                               language_hint: Optional[str] = None) -> Optional[List[AssistantReply]]:
         """Ask Rasa to forget; its confirmation when it did (the ``forget_me`` answer), None when it did not."""
-        metadata = {"channel": adapter.form}
-        hint = _hinted(language_hint, self._content)
-        if hint:
-            metadata["language_hint"] = hint
         try:
-            replies = await self._rasa.send(pseudonym, COMMAND_INTENTS[FORGET], metadata)
+            replies = await self._rasa.send(pseudonym, COMMAND_INTENTS[FORGET],
+                                            self._metadata(adapter, language_hint))
         except RasaUnavailable as exc:
             logger.warning("event=forget_unconfirmed pseudonym=%s channel=%s reason=%s", pseudonym, adapter.name,
                            exc.reason)
@@ -336,9 +331,7 @@ class Pipeline:
             finally:
                 self._unconfirmed.pop(pseudonym, None)
 
-        task = asyncio.get_running_loop().create_task(retry())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self._in_background(retry())
 
     async def _wipe(self, pseudonym: str, route: Route, adapter: Adapter,
                     confirmation: List[AssistantReply]) -> None:
@@ -367,6 +360,16 @@ class Pipeline:
                 self._later(LATE_DELETE_DELAY, lambda: adapter.forget(route.address, late))
 
     # ---- helpers -----------------------------------------------------------------------------------------------
+    def _metadata(self, adapter: Adapter, language_hint: Optional[str]) -> Dict[str, str]:
+        """What Rasa is told besides the text: the channel's form, and her phone's language when supported."""
+        hint = _hinted(language_hint, self._content)
+        return {"channel": adapter.form, **({"language_hint": hint} if hint else {})}
+
+    def _in_background(self, work: Awaitable[object]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     def _ui(self, language: str):
         return self._content.ui.get(language) or self._content.ui[self._content.languages.default]
 
@@ -405,9 +408,7 @@ class Pipeline:
             await work()
 
         self._pending.add(work)
-        task = asyncio.get_running_loop().create_task(run())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self._in_background(run())
 
     async def close(self) -> None:
         for task in list(self._background):

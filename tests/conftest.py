@@ -3,6 +3,7 @@ localhost ports), and a small synchronous client for conversation tests."""
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,6 +27,25 @@ from bot.rasa_client import AssistantReply, RasaClient, new_sender_id  # noqa: E
 from bot.services import Services  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from tests.fakes import FakeAssistant, Stack, running_stack  # noqa: E402
+
+
+POSTGRES_URL = os.environ.get("ASSISTANT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> str:
+    """A fresh SQLite file, then the PostgreSQL test database (skipped where it is not running, except in CI)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'assistant.db'}"
+    import sqlalchemy
+
+    try:
+        sqlalchemy.create_engine(POSTGRES_URL, future=True).connect().close()
+    except sqlalchemy.exc.OperationalError:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
+    return POSTGRES_URL
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,6 @@ from bot.storage.ephemeral import MemoryEphemeral, RedisEphemeral
 from bot.storage.metrics import Metrics
 
 REDIS_URL = os.environ.get("ASSISTANT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-POSTGRES_URL = os.environ.get("ASSISTANT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 # ---- pseudonyms ----------------------------------------------------------------------------------------------------
@@ -93,21 +92,8 @@ def test_redis_store_sets_an_expiry_on_every_key():
 
 
 # ---- anonymous counts ----------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_counts_add_up_across_flushes(backend, tmp_path):
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'db' / 'assistant.db'}"
-    else:
-        url = POSTGRES_URL
-        import sqlalchemy
-
-        try:
-            sqlalchemy.create_engine(url, future=True).connect().close()
-        except sqlalchemy.exc.OperationalError:
-            if os.environ.get("CI"):
-                raise
-            pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
-    metrics = Metrics(url)
+def test_counts_add_up_across_flushes(database_url):
+    metrics = Metrics(database_url)
     metrics.create_schema()
     channel = f"t{secrets.token_hex(3)}"
     metrics.count("answered", channel, "es", "police_immigration")
@@ -122,8 +108,7 @@ def test_counts_add_up_across_flushes(backend, tmp_path):
     metrics.close()
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_delivery_keys_outlive_a_restart_and_old_ones_are_deleted(backend, tmp_path):
+def test_delivery_keys_outlive_a_restart_and_old_ones_are_deleted(database_url):
     """Finding 9: the local profile kept its duplicate markers in memory, so a restart let a replay through."""
     import datetime as dt
 
@@ -131,16 +116,7 @@ def test_delivery_keys_outlive_a_restart_and_old_ones_are_deleted(backend, tmp_p
 
     from bot.storage.deliveries import KEEP_DAYS, DatabaseDeliveries, delivery_keys
 
-    url = f"sqlite:///{tmp_path / 'assistant.db'}" if backend == "sqlite" else POSTGRES_URL
-    if backend == "postgresql":
-        import sqlalchemy
-
-        try:
-            sqlalchemy.create_engine(url, future=True).connect().close()
-        except sqlalchemy.exc.OperationalError:
-            if os.environ.get("CI"):
-                raise
-            pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
+    url = database_url
     key = secrets.token_hex(24)
     before = Metrics(url)
     before.create_schema()
@@ -384,23 +360,12 @@ def test_a_headline_with_a_starred_phrase_is_bold_once_not_nested():
 
 
 # ---- the schema: Alembic migrations, applied at start ---------------------------------------------------------------
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_migrations_make_the_schema_the_tables_declare_and_run_twice(backend, tmp_path):
+def test_migrations_make_the_schema_the_tables_declare_and_run_twice(database_url):
     import sqlalchemy
 
     from bot.storage.schema import metadata, migrate
 
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'assistant.db'}"
-    else:
-        url = POSTGRES_URL
-        try:
-            sqlalchemy.create_engine(url, future=True).connect().close()
-        except sqlalchemy.exc.OperationalError:
-            if os.environ.get("CI"):
-                raise
-            pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
-    engine = sqlalchemy.create_engine(url, future=True)
+    engine = sqlalchemy.create_engine(database_url, future=True)
     migrate(engine)
     migrate(engine)  # every start runs it
     inspector = sqlalchemy.inspect(engine)

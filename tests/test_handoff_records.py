@@ -18,21 +18,12 @@ from bot.handoff.model import CODE_ALPHABET, AlreadyClaimed, DeskKind, NotYours,
 from bot.settings import ROOT
 from bot.storage.schema import migrate
 
-POSTGRES_URL = os.environ.get("ASSISTANT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 LANGUAGES = ("en", "es", "ar")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'assistant.db'}"
-    try:
-        sqlalchemy.create_engine(POSTGRES_URL, future=True).connect().close()
-    except sqlalchemy.exc.OperationalError:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
-    return POSTGRES_URL
+@pytest.fixture
+def url(database_url):
+    return database_url
 
 
 @pytest.fixture

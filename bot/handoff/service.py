@@ -109,7 +109,7 @@ class Handoff:
     def __init__(self, *, content, cases: Cases, advocates: Advocates, live: LiveCases,
                  desks: Mapping[DeskKind, Desk], hours: str = "09:00-17:00", days: str = "mon-fri",
                  answer_minutes: int = 30, wait_seconds: int = 600, idle_seconds: int = 900,
-                 close_seconds: int = 24 * 3600) -> None:
+                 close_seconds: int = 72 * 3600) -> None:
         self._content = content
         self._cases = cases
         self._advocates = advocates
