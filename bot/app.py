@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import html
 import json
 import logging
-import re
 import urllib.parse
-from pathlib import Path
 from typing import TYPE_CHECKING, AsyncIterator, Dict, Optional
 
 from aiohttp import web
 
-from bot.channels.base import FORGET, START, InboundMessage, VerificationFailed
+from bot.channels.base import DeskMessage, VerificationFailed
 from bot.channels.simulator import SIM_SMS, SIM_TELEGRAM, SimulatedPhone
 from bot.content.store import SMS, TELEGRAM, ContentStore
 from bot.logs import where
@@ -39,7 +36,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 PIPELINE = web.AppKey("pipeline", Pipeline)
-SIMULATOR_DIR = Path(__file__).resolve().parent / "simulator"
 #: deliveries are small (an SMS form, a Telegram update); anything bigger is refused before it is read
 MAX_BODY = 64 * 1024
 MAX_TEXT = 4096
@@ -49,7 +45,6 @@ JSON = "application/json"
 METRICS_FLUSH_SECONDS = 60
 SWEEP_SECONDS = 60
 HANDOFF_SWEEP_SECONDS = 30
-_SIM_USER = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class Refused(Exception):
@@ -102,9 +97,9 @@ def create_app(settings: Settings, content: Optional[ContentStore] = None) -> we
     if settings.telegram_enabled and settings.telegram_webhook_url:
         app.router.add_post("/telegram/webhook", telegram_webhook)
     if settings.simulator:
-        app.router.add_get("/", simulator_page)
-        app.router.add_static("/simulator/static/", SIMULATOR_DIR / "static")
-        app.router.add_post("/simulator/api/message", simulator_message)
+        from bot.simulator.api import add_routes
+
+        add_routes(app)
     return app
 
 
@@ -131,7 +126,8 @@ def _lifecycle(settings: Settings, content: Optional[ContentStore]):
         if settings.telegram_enabled:
             from bot.channels.telegram import TelegramChannel
 
-            telegram = TelegramChannel(settings.telegram_bot_token, settings.telegram_api_url)
+            telegram = TelegramChannel(settings.telegram_bot_token, settings.telegram_api_url,
+                                       desk_chat=settings.telegram_desk_chat or None)
             await telegram.start()
             adapters[TELEGRAM] = telegram
         handoff = _handoff(settings, store, metrics, ephemeral, adapters)
@@ -142,6 +138,7 @@ def _lifecycle(settings: Settings, content: Optional[ContentStore]):
                             content=store, routes=Routes(ephemeral, settings.route_ttl), ephemeral=ephemeral,
                             metrics=metrics, adapters=adapters, deliveries=deliveries, handoff=handoff)
         app[PIPELINE] = pipeline
+        app["handoff"] = handoff
         app["metrics"], app["ephemeral"], app["rasa"] = metrics, ephemeral, rasa
         tasks = [asyncio.create_task(_flush_every(metrics, METRICS_FLUSH_SECONDS))]
         if handoff is not None:
@@ -173,30 +170,51 @@ def _lifecycle(settings: Settings, content: Optional[ContentStore]):
 
 
 def _handoff(settings: Settings, store: ContentStore, metrics: Metrics, ephemeral, adapters) -> Optional["Handoff"]:
-    """The handoff to advocates, with a desk for each channel advocates can work on here (SMS for now); without
-    one, None: a request for a person gets the helplines, as before."""
+    """The handoff to advocates, with a desk for each place advocates can work from here: SMS where Twilio is
+    configured, the Telegram supergroup where its chat is set, and the simulator's own (its page). Without one,
+    None: a request for a person gets the helplines, as before."""
     from bot.handoff.advocates import Advocates
     from bot.handoff.cases import Cases
     from bot.handoff.live import LiveCases
     from bot.handoff.model import DeskKind
     from bot.handoff.service import KEEP_MARGIN, Handoff, SmsDesk
+    from bot.handoff.telegram_desk import BotForum, TelegramDesk
 
-    desks = {DeskKind.SMS: SmsDesk(adapters[SMS])} if SMS in adapters else {}
+    keep = max(settings.route_ttl, settings.handoff_close_seconds + KEEP_MARGIN)
+    desks: Dict[DeskKind, object] = {}
+    extra = []
+    if SMS in adapters:
+        desks[DeskKind.SMS] = SmsDesk(adapters[SMS])
+    if TELEGRAM in adapters and settings.telegram_desk_chat:
+        desks[DeskKind.TELEGRAM] = TelegramDesk(BotForum(adapters[TELEGRAM].bot, settings.telegram_desk_chat),
+                                                ephemeral, keep, settings.handoff_topic_retention_seconds)
+    if settings.simulator and not desks:  # the simulator page plays the advocates too (bot/simulator/advocates.py)
+        from bot.simulator.advocates import simulated_desks
+
+        desks, extra = simulated_desks(ephemeral, keep, settings.handoff_topic_retention_seconds, adapters)
     if not desks:
         return None
     return Handoff(content=store, cases=Cases(metrics.engine),
                    advocates=Advocates(metrics.engine, store.languages.codes),
-                   live=LiveCases(ephemeral, max(settings.route_ttl, settings.handoff_close_seconds + KEEP_MARGIN)),
+                   live=LiveCases(ephemeral, keep), extra_advocates=extra,
                    desks=desks, hours=settings.handoff_hours,
                    days=settings.handoff_days, answer_minutes=settings.handoff_answer_minutes,
                    wait_seconds=settings.handoff_wait_seconds, idle_seconds=settings.handoff_idle_seconds,
                    close_seconds=settings.handoff_close_seconds)
 
 
+async def _dispatch(pipeline: Pipeline, message) -> None:
+    """Her message to the pipeline's path; a message in the advocates' group to the handoff's desk."""
+    if isinstance(message, DeskMessage):
+        await pipeline.from_desk(message)
+    else:
+        await pipeline.handle(message)
+
+
 def _handled(pipeline: Pipeline):
-    async def handle(message: InboundMessage) -> None:
+    async def handle(message) -> None:
         try:
-            await pipeline.handle(message)
+            await _dispatch(pipeline, message)
         except Exception as exc:  # noqa: BLE001 - one bad update must not stop polling; class only
             logger.error("event=internal_error error=%s", exc.__class__.__name__)
 
@@ -311,41 +329,5 @@ async def telegram_webhook(request: web.Request) -> web.Response:
     data = _json(await _body(request, JSON))
     message = pipeline.adapters[TELEGRAM].parse(data) if isinstance(data, dict) else None
     if message is not None:
-        await pipeline.handle(message)
+        await _dispatch(pipeline, message)
     return web.json_response({"ok": True})
-
-
-# ---- the simulator (local runs) -----------------------------------------------------------------------------------
-async def simulator_page(request: web.Request) -> web.Response:
-    """The page, with the plain statement of what the content served is (drafts, unreviewed translations)."""
-    page = (SIMULATOR_DIR / "index.html").read_text(encoding="utf-8")
-    summary = html.escape(request.app[PIPELINE].content_summary)
-    return web.Response(text=page.replace("<!--CONTENT_STATUS-->", summary), content_type="text/html")
-
-
-async def simulator_message(request: web.Request) -> web.Response:
-    """``{"phone": "sms"|"telegram", "user": id, "text": ..., "command": "forget"|"start"?, "language_code"?}``
-    -> ``{"event", "message_id", "replies": [{id, text, sms|html}], "deleted": [ids]}``."""
-    data = _json(await _body(request, JSON))
-    if not isinstance(data, dict):
-        raise BadRequest("send a JSON object")
-    phone = {SMS: SIM_SMS, TELEGRAM: SIM_TELEGRAM}.get(data.get("phone"))
-    user, text, command = data.get("user"), data.get("text", ""), data.get("command")
-    if phone is None:
-        raise BadRequest("phone must be 'sms' or 'telegram'")
-    if not isinstance(user, str) or not _SIM_USER.match(user):
-        raise BadRequest("user must be 1-64 letters, digits, '-' or '_'")
-    if not isinstance(text, str) or len(text) > MAX_TEXT:
-        raise BadRequest(f"text must be a string of at most {MAX_TEXT} characters")
-    if command not in (None, FORGET, START, "menu", "change_language"):
-        raise BadRequest("unknown command")
-    if not text.strip() and command is None:
-        raise BadRequest("write a message")
-    pipeline = request.app[PIPELINE]
-    adapter: SimulatedPhone = pipeline.adapters[phone]  # type: ignore[assignment]
-    message_id = adapter.next_id()
-    language = data.get("language_code") if phone == SIM_TELEGRAM else None
-    outcome = await pipeline.handle(InboundMessage(phone, message_id, f"sim:{user}", text, command=command,
-                                                   language_hint=language if isinstance(language, str) else None,
-                                                   provider_message_ids=(message_id,)))
-    return web.json_response({"event": outcome.event, "message_id": message_id, **adapter.collect(f"sim:{user}")})

@@ -27,7 +27,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import AsyncIterator, Awaitable, Callable, Dict, List, Mapping, Optional
 
-from bot.channels.base import FORGET, SMS, START, Adapter, ChannelError, InboundMessage
+from bot.channels.base import FORGET, SMS, START, TELEGRAM, Adapter, ChannelError, DeskMessage, InboundMessage
 from bot.content.store import ContentStore
 from bot.handoff.commands import parse_sms
 from bot.handoff.model import DeskKind
@@ -129,9 +129,16 @@ class Pipeline:
             if not within and not self._recognise.mentions_danger(raw):
                 return await self._rate_limited(pseudonym, route, adapter)
 
+            after: List[AssistantReply] = []
             if self._handoff is not None and message.command is None:
-                to_her = await self._handoff.from_her(pseudonym, adapter.name, raw, self._recognise.mentions_danger(raw))
-                if to_her is not None:  # a person is offered or connected: the assistant stays silent
+                # her Telegram message is copied into the case's topic by the desk (chat and id: to the Bot API only)
+                source = (message.address, message.provider_message_ids[0]) \
+                    if adapter.name == TELEGRAM and message.provider_message_ids else None
+                to_her = await self._handoff.from_her(pseudonym, adapter.name, raw, self._recognise.mentions_danger(raw),
+                                                      source=source)
+                if to_her is not None and to_her.after_assistant:
+                    after = self._handoff_replies(to_her, route, adapter)
+                elif to_her is not None:  # a person is offered or connected: the assistant stays silent
                     replies = self._handoff_replies(to_her, route, adapter)
                     route = await self._send(adapter, pseudonym, route, replies)
                     await self._routes.put(pseudonym, route)
@@ -142,7 +149,8 @@ class Pipeline:
                     "degraded"
             else:
                 replies, event = await self._ask(pseudonym, text, message, route, adapter)
-                replies = await self._offer_a_person(pseudonym, route, replies)
+                offered = await self._offer_a_person(pseudonym, route, replies)
+                replies = offered if offered is not replies else replies + after
             if any(reply.meta.get("topic") == "forget_me" for reply in replies):
                 # Rasa recognised "forget me" in her own words: wipe first, then its confirmation (from locales/)
                 await self._wipe(pseudonym, route, adapter, replies)
@@ -178,6 +186,23 @@ class Pipeline:
             await self._deliver(to_her)
         return self._done("advocate_message", "advocate", adapter)
 
+    async def from_desk(self, message: DeskMessage) -> Outcome:
+        """A message or button press in the advocates' Telegram group: an action on a case, if it is one, by a
+        registered advocate (the handoff checks); what it has her sent goes through her own route."""
+        if not await self._deliveries.first(message.delivery_keys or (message.message_id,)):
+            return self._done("duplicate", "advocate", self.adapters[message.channel])
+        desk = self._handoff.desk(DeskKind.TELEGRAM) if self._handoff is not None else None
+        if desk is None:
+            return self._done("desk_ignored", "advocate", self.adapters[message.channel])
+        action = await desk.action(message)
+        if action is not None:
+            to_her = await self._handoff.from_advocate(DeskKind.TELEGRAM, message.sender, action)
+            if to_her is not None:
+                await self._deliver(to_her)
+        await desk.answer(message)
+        return self._done("advocate_message" if action is not None else "desk_ignored", "advocate",
+                          self.adapters[message.channel])
+
     async def handoff_timers(self) -> None:
         """One round of the handoff's timers: an open case keeps her route (an advocate may answer after a closed
         weekend); what the timers have her sent goes through it."""
@@ -194,8 +219,25 @@ class Pipeline:
                 logger.warning("event=handoff_undeliverable pseudonym=%s", to_her.pseudonym)
                 return
             adapter = self.adapters[route.channel]
-            route = await self._send(adapter, to_her.pseudonym, route, self._handoff_replies(to_her, route, adapter))
+            replies = self._handoff_replies(to_her, route, adapter)
+            failures: List[tuple] = []
+            route = await self._send(adapter, to_her.pseudonym, route, replies, failures)
             await self._routes.put(to_her.pseudonym, route)
+        for error, index in failures[:1]:
+            await self._undelivered(to_her, error, index)
+
+    async def _undelivered(self, to_her: ToHer, error: ChannelError, index: int) -> None:
+        """A handoff message that did not reach her. Flood control: sent again after the wait the provider gave
+        (never dropped), and the advocates are told of the delay. Blocked or opted out: the advocates are told.
+        Anything else: logged (the send already retried)."""
+        assert self._handoff is not None
+        if error.retry_after is not None:
+            rest = replace(to_her, texts=to_her.texts[index:]) if to_her.texts else to_her
+            await self._handoff.undelivered(to_her.pseudonym, f"delayed by flood control; it is sent again in "
+                                                              f"{error.retry_after:.0f} s")
+            self._later(error.retry_after, lambda: self._deliver(rest))
+        elif error.reason is not None:
+            await self._handoff.undelivered(to_her.pseudonym, error.reason)
 
     def _redact(self, text: str, adapter: Adapter) -> str:
         try:
@@ -241,15 +283,17 @@ class Pipeline:
             return [self._ui_reply("degraded", language)], "degraded"
         return [r for r in replies if r.text.strip()], "answered"
 
-    async def _send(self, adapter: Adapter, pseudonym: str, route: Route, replies: List[AssistantReply]) -> Route:
+    async def _send(self, adapter: Adapter, pseudonym: str, route: Route, replies: List[AssistantReply],
+                    failures: Optional[List[tuple]] = None) -> Route:
         """Send each reply (metadata stripped: only the text leaves), remembering the ids of what was sent.
+        A reply that could not be sent is logged (class only), and added to ``failures`` with its index.
 
         On SMS each reply opens with the neutral line (a lock screen shows the first 40 characters of the latest
         message: the menu after a greeting is a message of its own), on its first part only when a long reply is
         split; unless the turn carries the emergency answer: then "999" comes first, and nothing goes before it.
         """
         urgent = any(reply.meta.get("urgent") for reply in replies)
-        for reply in replies:
+        for index, reply in enumerate(replies):
             language = reply.meta.get("language")
             if language in self._content.languages.codes:
                 route = replace(route, language=language)
@@ -264,6 +308,8 @@ class Pipeline:
                 except ChannelError as exc:
                     logger.error("event=send_failed pseudonym=%s channel=%s error=%s", pseudonym, adapter.name, exc)
                     self._metrics.count("send_failed", adapter.name)
+                    if failures is not None:
+                        failures.append((exc, index))
                     break
                 route = route.with_ids(sent.provider_message_ids)
         return route

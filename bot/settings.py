@@ -119,6 +119,9 @@ class Settings:
     telegram_webhook_url: str = ""
     telegram_webhook_secret: str = _secret()
     telegram_api_url: str = "https://api.telegram.org/bot"
+    #: the advocates' supergroup (its chat id, negative: -100...), with topics on and the bot an admin allowed to
+    #: manage topics and delete messages: the Telegram desk of the handoff. 0: no Telegram desk
+    telegram_desk_chat: int = 0
 
     # ---- handoff to advocates (issue 9; on only when an operator has registered advocates) ----------------------
     #: when people answer (UK time): told to her in the consent message; outside them she is told when
@@ -134,6 +137,8 @@ class Settings:
     #: a case with no word from either side for this long is closed, with a message to her. While a case is open,
     #: her route (the address a reply needs) is kept this long too: long enough to span a weekend's closed hours
     handoff_close_seconds: int = 72 * 3600
+    #: a closed case's Telegram topic (her messages and the answers) is deleted this long after the case closed
+    handoff_topic_retention_seconds: int = 24 * 3600
 
     @classmethod
     def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> "Settings":
@@ -165,6 +170,12 @@ class Settings:
                                 "HH:MM-HH:MM in UK time, e.g. 09:00-17:00")
         if self.handoff_days not in ("mon-fri", "every day"):
             raise SettingsError(f"ASSISTANT_HANDOFF_DAYS={self.handoff_days!r}: use mon-fri or 'every day'")
+        if self.telegram_desk_chat > 0:
+            raise SettingsError(f"ASSISTANT_TELEGRAM_DESK_CHAT={self.telegram_desk_chat}: a supergroup's chat id is "
+                                "negative (it starts with -100); add the bot to the group and read the id from an "
+                                "update, or leave it at 0 for no Telegram desk")
+        if self.handoff_topic_retention_seconds < 0:
+            raise SettingsError("ASSISTANT_HANDOFF_TOPIC_RETENTION_SECONDS must be 0 (delete at close) or more")
         if self.host not in LOOPBACK:
             raise SettingsError(
                 f"ASSISTANT_HOST={self.host!r}: Rasa and the action server listen on localhost only; "

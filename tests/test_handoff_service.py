@@ -132,7 +132,11 @@ def test_anything_but_1_after_the_offer_goes_back_to_the_assistant(world):
         return declined, moved_on, again
 
     declined, moved_on, again = run(scenario())
-    assert declined.event == "handoff_declined" and moved_on is None and again is None
+    assert declined.event == "handoff_declined" and again is None
+    # the assistant answers her message, then she is told she is not connected (the review's finding: the offer
+    # was dropped silently)
+    assert moved_on.after_assistant and moved_on.texts == ["You are not connected to a person. To ask for one "
+                                                           "again, reply 11."]
     assert sms.sent == [], "no case was opened"
 
 
@@ -284,7 +288,9 @@ def test_the_timers_remind_her_flag_and_requeue_idle_advocates_and_close_silent_
     assert early == [] and again == []
     assert [t.event for t in reminded] == ["handoff_still_waiting"] and "0808 2000 247" in reminded[0].texts[0]
     assert any("no answer for 15 min" in t for t in sms.to(ANA)), "the silent advocate is flagged"
-    assert flagged == [] and requeued == [] and any("back to the queue" in t for t in sms.to(ANA))
+    assert flagged == [] and any("back to the queue" in t for t in sms.to(ANA))
+    # she is told her case went back to the queue (the review's finding: she was not)
+    assert [t.event for t in requeued] == ["handoff_requeued"] and "another person" in requeued[0].texts[0]
     assert [t.event for t in closed] == ["handoff_idle_closed"]
     assert Cases(engine).get(code).outcome is Outcome.TIMED_OUT
     engine.dispose()

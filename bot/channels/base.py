@@ -20,8 +20,20 @@ FORGET = "forget"
 START = "start"
 
 
+#: why a message could not be delivered, when the provider says (shown to an advocate whose message it was)
+BLOCKED = "she has blocked the bot"
+OPTED_OUT = "she has opted out of SMS from this number (STOP)"
+
+
 class ChannelError(RuntimeError):
-    """Sending failed after bounded retries; the message names the channel and the HTTP status, never content."""
+    """Sending failed after bounded retries; the message names the channel and the HTTP status, never content.
+    ``reason``: BLOCKED or OPTED_OUT when the provider said so; ``retry_after``: seconds the provider asked us to wait
+    (flood control) before sending again."""
+
+    def __init__(self, message: str, reason: Optional[str] = None, retry_after: Optional[float] = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.retry_after = retry_after
 
 
 class VerificationFailed(Exception):
@@ -40,6 +52,22 @@ class InboundMessage:
     language_hint: Optional[str] = None  # Telegram's language_code, e.g. "pt-br"
     provider_message_ids: Sequence[str] = ()  # her message's id in her chat (Telegram), to delete on "forget me"
     #: opaque keys, derived by the adapter with its own secret, that a re-delivery or replay of this delivery shares
+    delivery_keys: Sequence[str] = field(default=(), repr=False)
+
+
+@dataclass(frozen=True)
+class DeskMessage:
+    """A message or a button press in the advocates' Telegram group (never hers): the desk turns it into an action on
+    a case (``bot/handoff/telegram_desk``). ``topic`` is the forum topic it was written in; None is the General topic,
+    which is never taken for a case."""
+
+    channel: str
+    message_id: str  # the update's id: duplicates share it
+    sender: str = field(repr=False)  # the advocate's Telegram user id
+    topic: Optional[int]
+    text: str = field(repr=False)
+    button: Optional[str] = None  # the callback data of a button she pressed ("take:7F3K")
+    callback_id: Optional[str] = None  # answered, so her client stops waiting
     delivery_keys: Sequence[str] = field(default=(), repr=False)
 
 

@@ -41,9 +41,9 @@ class Bubble:
 class SimulatedPhone:
     """An adapter whose ``send`` puts the message in the page's outbox and whose ``forget`` removes bubbles."""
 
-    def __init__(self, form: str) -> None:
+    def __init__(self, form: str, name: str = "") -> None:
         self.form = form
-        self.name = SIM_SMS if form == SMS else SIM_TELEGRAM
+        self.name = name or (SIM_SMS if form == SMS else SIM_TELEGRAM)
         self._outbox: Dict[str, List[Bubble]] = defaultdict(list)
         self._deleted: Dict[str, List[str]] = defaultdict(list)
         self._ids = itertools.count(1_000)

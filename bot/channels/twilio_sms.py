@@ -17,7 +17,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from bot.channels.base import SMS, ChannelError, InboundMessage, Sent, VerificationFailed, delivery_key
+from bot.channels.base import OPTED_OUT, SMS, ChannelError, InboundMessage, Sent, VerificationFailed, delivery_key
 from bot.channels.sms_format import sms_bodies
 
 logger = logging.getLogger(__name__)
@@ -30,6 +30,8 @@ RESERVED_KEYWORDS = frozenset({
 })
 
 _API_BASE = "https://api.twilio.com"
+#: Twilio's error code for a number that replied STOP (an "unsubscribed recipient")
+OPTED_OUT_CODE = 21610
 
 
 def is_reserved(text: str) -> bool:
@@ -104,6 +106,8 @@ class TwilioSms:
                 return Sent([message.sid])
             except TwilioRestException as exc:
                 # 4xx other than 429 will not get better by retrying; the exception text names the number: not logged
+                if exc.code == OPTED_OUT_CODE:  # she replied STOP to this number: Twilio will not deliver
+                    raise ChannelError("twilio send failed: 21610", reason=OPTED_OUT) from None
                 if (exc.status != 429 and exc.status < 500) or attempt == self._retries:
                     raise ChannelError(f"twilio send failed: HTTP {exc.status}") from None
             except (TwilioException, OSError, asyncio.TimeoutError) as exc:

@@ -13,7 +13,7 @@ In a Telegram topic the topic names the case, so the same words come without a c
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
+from typing import Optional, Union
 
 from bot.handoff.model import Outcome, parse_code
 
@@ -50,9 +50,11 @@ class Rename:
 
 @dataclass(frozen=True)
 class Unclear:
-    """Not a command we know: the advocate is told how to write one (``hint``), nothing is delivered."""
+    """Not a command we know: the advocate is told how to write one (``hint``), nothing is delivered. ``code``: the
+    case it was written about, when known (a Telegram topic), so the hint goes there."""
 
     hint: str
+    code: Optional[str] = None
 
 
 Action = Union[Take, Reply, Close, Back, Rename, Unclear]
@@ -88,9 +90,14 @@ def parse_topic(text: str, code: str) -> Action:
         head, _, rest = stripped[1:].partition(" ")
         verb = head.split("@")[0].upper()
         if verb in ("TAKE", "CLOSE", "BACK", "NAME"):
-            return _verb(verb, code, rest.strip())
-        return Unclear("Commands here: /take, /close outcome, /back, /name name. Anything else goes to her.")
-    return Reply(code, stripped) if stripped else Unclear("An empty message is not sent.")
+            return replace_code(_verb(verb, code, rest.strip()), code)
+        return Unclear("Commands here: /take, /close outcome, /back, /name name. Anything else goes to her.", code)
+    return Reply(code, stripped) if stripped else Unclear("An empty message is not sent.", code)
+
+
+def replace_code(action: Action, code: str) -> Action:
+    """An Unclear from a topic names its case (its hint is posted there)."""
+    return Unclear(action.hint, code) if isinstance(action, Unclear) else action
 
 
 def _verb(verb: str, code: str, rest: str) -> Action:

@@ -19,7 +19,7 @@ import datetime as dt
 import logging
 import time
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Optional, Protocol, Sequence
+from typing import Dict, List, Mapping, Optional, Protocol, Sequence, Tuple
 
 from bot.handoff.advocates import AdvocateError, Advocates, normalise_address
 from bot.handoff.cases import Cases
@@ -41,20 +41,28 @@ SHARED_LEAVE_WORDS = frozenset({"bot", "menu"})
 
 
 class Desk(Protocol):
-    """Where advocates work. Implementations: SmsDesk (below), the Telegram supergroup with topics (to come)."""
+    """Where advocates work: SmsDesk (below), or the Telegram supergroup with a topic per case (telegram_desk)."""
 
     kind: DeskKind
 
     async def announce(self, case: LiveCase, topics: Sequence[str], advocates: Sequence[Advocate]) -> None: ...
 
-    async def to_advocates(self, case: LiveCase, advocates: Sequence[Advocate], text: str,
-                           emergency: bool = False) -> List[str]:
-        """Copy her message to them; the provider's ids of the copies (deleted if she says "forget me")."""
+    async def to_advocates(self, case: LiveCase, advocates: Sequence[Advocate], text: str, emergency: bool = False,
+                           source: Optional[Tuple[str, str]] = None) -> List[str]:
+        """Copy her message to them (``source``: her Telegram chat and message, for a desk that can copy it); the
+        provider's ids of the copies (deleted if she says "forget me")."""
 
-    async def tell(self, advocate: Advocate, text: str) -> None: ...
+    async def tell(self, advocate: Advocate, text: str, code: Optional[str] = None) -> None:
+        """A notice for an advocate, about case ``code`` when there is one."""
+
+    async def closed(self, case: LiveCase) -> None:
+        """The case is closed (its Telegram topic is deleted after the retention time)."""
 
     async def forget(self, case: LiveCase) -> None:
         """Delete what the desk holds of her messages, as far as the provider allows."""
+
+    async def sweep(self) -> None:
+        """Time-driven housekeeping (deleting retired topics)."""
 
 
 class Sender(Protocol):
@@ -72,6 +80,8 @@ class ToHer:
     texts: List[str]
     event: str
     urgent: bool = False
+    #: the assistant answers her message first, and these texts follow (her answer to the offer was not 1 or 2)
+    after_assistant: bool = False
 
 
 class SmsDesk:
@@ -87,8 +97,8 @@ class SmsDesk:
         for advocate in advocates:
             await self.tell(advocate, f"New request {case.code} · {case.language}{about} · reply TAKE {case.code}")
 
-    async def to_advocates(self, case: LiveCase, advocates: Sequence[Advocate], text: str,
-                           emergency: bool = False) -> None:
+    async def to_advocates(self, case: LiveCase, advocates: Sequence[Advocate], text: str, emergency: bool = False,
+                           source: Optional[Tuple[str, str]] = None) -> List[str]:
         flag = "DANGER: she was sent 999 now. " if emergency else ""
         ids: List[str] = []
         for advocate in advocates:
@@ -96,20 +106,27 @@ class SmsDesk:
             ids += list(getattr(sent, "provider_message_ids", []) or [])
         return ids
 
-    async def tell(self, advocate: Advocate, text: str) -> None:
+    async def tell(self, advocate: Advocate, text: str, code: Optional[str] = None) -> None:
         await self._sender.send(advocate.address, text)
+
+    async def closed(self, case: LiveCase) -> None:
+        pass
 
     async def forget(self, case: LiveCase) -> None:
         """The records of the copies at Twilio (the SMS on the advocates' phones are theirs to delete)."""
-        if case.relayed:
-            await self._sender.forget("", case.relayed)
+        ids = [i.split(":", 1)[1] for i in case.relayed if i.startswith(f"{self.kind.value}:")]
+        if ids:
+            await self._sender.forget("", ids)
+
+    async def sweep(self) -> None:
+        pass
 
 
 class Handoff:
     def __init__(self, *, content, cases: Cases, advocates: Advocates, live: LiveCases,
                  desks: Mapping[DeskKind, Desk], hours: str = "09:00-17:00", days: str = "mon-fri",
                  answer_minutes: int = 30, wait_seconds: int = 600, idle_seconds: int = 900,
-                 close_seconds: int = 72 * 3600) -> None:
+                 close_seconds: int = 72 * 3600, extra_advocates: Sequence[Advocate] = ()) -> None:
         self._content = content
         self._cases = cases
         self._advocates = advocates
@@ -123,6 +140,11 @@ class Handoff:
         self._close_after = close_seconds
         self._registry: List[Advocate] = []
         self._registry_read_at = float("-inf")
+        #: advocates held in memory, not registered (the simulator's, with ids below 0); its page turns them off
+        self.extra_advocates: List[Advocate] = list(extra_advocates)
+
+    def desk(self, kind: DeskKind) -> Optional[Desk]:
+        return self._desks.get(kind)
 
     # ---- her side -----------------------------------------------------------------------------------------------
     async def available(self) -> bool:
@@ -144,18 +166,20 @@ class Handoff:
         if time.monotonic() - self._registry_read_at > REGISTRY_SECONDS:
             self._registry = await asyncio.to_thread(self._advocates.all)
             self._registry_read_at = time.monotonic()
-        return self._registry
+        return self._registry + self.extra_advocates
 
     async def offer(self, pseudonym: str, language: str, topics: Sequence[str]) -> ToHer:
         """The consent message; her next "1" opens a case."""
         await self._live.ask_consent(pseudonym, Consent(language, list(topics)))
         return ToHer(pseudonym, [self._ui(language, "handoff_consent", when=self._when(language))], "handoff_offered")
 
-    async def from_her(self, pseudonym: str, channel: str, text: str, danger: bool) -> Optional[ToHer]:
-        """Her message while a person is offered or connected; None when the assistant should answer it."""
+    async def from_her(self, pseudonym: str, channel: str, text: str, danger: bool,
+                       source: Optional[Tuple[str, str]] = None) -> Optional[ToHer]:
+        """Her message while a person is offered or connected; None when the assistant should answer it.
+        ``source``: her Telegram chat and message id, which the Telegram desk copies (never stored)."""
         case = await self._live.of(pseudonym)
         if case is not None:
-            return await self._in_case(case, text, danger)
+            return await self._in_case(case, text, danger, source)
         consent = await self._live.consent(pseudonym)
         if consent is None:
             return None
@@ -165,26 +189,29 @@ class Handoff:
         await self._live.drop_consent(pseudonym)
         if answer == HELPLINES:
             return ToHer(pseudonym, [], "handoff_declined")  # the pipeline answers with the helplines entry
-        return None  # anything else: she moved on; the assistant answers
+        # anything else: she moved on; the assistant answers, and she is told she is not connected
+        return ToHer(pseudonym, [self._ui(consent.language, "handoff_not_connected")], "handoff_not_connected",
+                     after_assistant=True)
 
     async def _open(self, pseudonym: str, channel: str, consent: Consent) -> ToHer:
         record = await asyncio.to_thread(self._cases.open, consent.language, consent.topics, channel)
         case = await self._live.open(record.code, pseudonym, channel, consent.language)
-        for kind, desk in self._desks.items():
-            chosen = await self._advocates_for(kind, consent.language)
-            if chosen:
-                await desk.announce(case, consent.topics, chosen)
+        await self._announce(case, consent.topics)
         logger.info("event=handoff_opened case=%s pseudonym=%s language=%s", case.code, pseudonym, case.language)
         leave = self._ui(case.language, "handoff_leave_word")
         return ToHer(pseudonym, [self._ui(case.language, "handoff_queued", leave=leave)], "handoff_queued")
 
-    async def _in_case(self, case: LiveCase, text: str, danger: bool) -> Optional[ToHer]:
+    async def _in_case(self, case: LiveCase, text: str, danger: bool,
+                       source: Optional[Tuple[str, str]] = None) -> Optional[ToHer]:
         if self._is_leave_word(text, case.language):
             await self._end(case, Outcome.SHE_LEFT)
-            return ToHer(case.pseudonym, [self._ui(case.language, "handoff_ended", name=case.display or "-")],
+            await self._tell_owner(case.advocate_id, f"{case.code}: she left the chat. It is closed.", case.code)
+            if case.state == QUEUED:
+                return ToHer(case.pseudonym, [self._ui(case.language, "handoff_left_queue")], "handoff_she_left")
+            return ToHer(case.pseudonym, [self._ui(case.language, "handoff_ended", name=case.display)],
                          "handoff_she_left")
         case = await self._live.touch(case, her=True)
-        await self._relay_to_advocates(case, text, emergency=danger)
+        await self._relay_to_advocates(case, text, emergency=danger, source=source)
         if danger:  # she is answered by the assistant's emergency answer at once; the advocate is flagged
             return None
         return ToHer(case.pseudonym, [], "handoff_relayed")
@@ -208,7 +235,7 @@ class Handoff:
             return None
         desk = self._desks[kind]
         if isinstance(action, Unclear):
-            await desk.tell(advocate, action.hint)
+            await desk.tell(advocate, action.hint, action.code)
             return None
         case = await self._live.get(action.code)
         try:
@@ -222,35 +249,38 @@ class Handoff:
                 return await self._reply(case, action.text)
             if isinstance(action, Rename):
                 await self._live.touch(case, advocate=True, display=action.name)
-                await desk.tell(advocate, f"{case.code}: she now sees the name {action.name}.")
+                await desk.tell(advocate, f"{case.code}: she now sees the name {action.name}.", case.code)
                 return None
             if isinstance(action, Back):
-                await asyncio.to_thread(self._cases.release, case.code, advocate.id)
-                await self._live.touch(case, state=QUEUED, advocate_id=None)
-                await desk.announce(case, [], await self._advocates_for(kind, case.language))
-                return None
+                await desk.tell(advocate, f"{case.code} is back in the queue.", case.code)
+                return await self._requeue(case, advocate.id)
             if isinstance(action, Close):
                 await self._end(case, action.outcome)
-                await desk.tell(advocate, f"{case.code} closed ({action.outcome.value}).")
-                return ToHer(case.pseudonym, [self._ui(case.language, "handoff_ended", name=case.display or "-")],
+                await desk.tell(advocate, f"{case.code} closed ({action.outcome.value}).", case.code)
+                return ToHer(case.pseudonym, [self._ui(case.language, "handoff_ended", name=case.display)],
                              "handoff_closed")
         except UnknownCase:
-            await desk.tell(advocate, f"No open case {action.code}. Nothing was sent.")
+            await desk.tell(advocate, f"No open case {action.code}. Nothing was sent.", action.code)
         except NotYours:
-            await desk.tell(advocate, f"{action.code} is another advocate's case. Nothing was sent.")
+            await desk.tell(advocate, f"{action.code} is another advocate's case. Nothing was sent.", action.code)
         except HandoffError as exc:
             logger.warning("event=handoff_refused error=%s", exc.__class__.__name__)
         return None
 
     async def _take(self, case: LiveCase, advocate: Advocate, desk: Desk) -> Optional[ToHer]:
+        if case.advocate_id == advocate.id:
+            await desk.tell(advocate, f"{case.code} is already yours.", case.code)
+            return None
         try:
             await asyncio.to_thread(self._cases.claim, case.code, advocate.id)
         except AlreadyClaimed:
-            await desk.tell(advocate, f"{case.code} was taken by another advocate.")
+            await desk.tell(advocate, f"{case.code} was taken by another advocate.", case.code)
             return None
         case = await self._live.touch(case, advocate=True, state=CONNECTED, advocate_id=advocate.id,
                                       display=advocate.display, flagged=False)
-        await desk.tell(advocate, f"{case.code} is yours. Write '{case.code} your message' to answer her.")
+        how = f"Write '{case.code} your message' to answer her." if desk.kind is DeskKind.SMS else \
+            "Write here to answer her."
+        await desk.tell(advocate, f"{case.code} is yours ({advocate.display}). {how}", case.code)
         logger.info("event=handoff_taken case=%s advocate=%d", case.code, advocate.id)
         leave = self._ui(case.language, "handoff_leave_word")
         return ToHer(case.pseudonym, [self._ui(case.language, "handoff_connected", name=advocate.display,
@@ -262,14 +292,44 @@ class Handoff:
         await self._live.touch(case, advocate=True, answered=True, flagged=False)
         return ToHer(case.pseudonym, [text], "handoff_advocate_message")
 
-    async def _relay_to_advocates(self, case: LiveCase, text: str, emergency: bool) -> None:
+    async def _requeue(self, case: LiveCase, advocate_id: int) -> ToHer:
+        """Back to the queue (her advocate handed it back, or went silent): announced again, and she is told."""
+        await asyncio.to_thread(self._cases.release, case.code, advocate_id)
+        case = await self._live.touch(case, state=QUEUED, advocate_id=None, flagged=False, reminded=False)
+        await self._announce(case, [])
+        logger.info("event=handoff_requeued case=%s", case.code)
+        return ToHer(case.pseudonym, [self._ui(case.language, "handoff_requeued")], "handoff_requeued")
+
+    async def _announce(self, case: LiveCase, topics: Sequence[str]) -> None:
+        for kind, desk in self._desks.items():
+            chosen = await self._advocates_for(kind, case.language)
+            if chosen:
+                await desk.announce(case, topics, chosen)
+
+    async def _relay_to_advocates(self, case: LiveCase, text: str, emergency: bool,
+                                  source: Optional[Tuple[str, str]] = None) -> None:
         """To the owner; while the case is queued, to every advocate it was announced to (nothing waits)."""
         for kind, desk in self._desks.items():
             chosen = [a for a in await self._advocates_for(kind, case.language)
                       if case.advocate_id is None or a.id == case.advocate_id]
             if chosen:
-                copies = await desk.to_advocates(case, chosen, text, emergency=emergency)
-                case = await self._live.touch(case, relayed=case.relayed + tuple(copies))
+                copies = await desk.to_advocates(case, chosen, text, emergency=emergency, source=source)
+                case = await self._live.touch(case, relayed=case.relayed + tuple(f"{kind.value}:{i}" for i in copies))
+
+    async def undelivered(self, pseudonym: str, reason: str) -> None:
+        """A message to her could not be delivered (she blocked the bot, or opted out of SMS): her advocate, or the
+        advocates her case was announced to, are told, so that no one writes into the void."""
+        case = await self._live.of(pseudonym)
+        if case is None:
+            return
+        text = f"{case.code}: your message did not reach her: {reason}."
+        if case.advocate_id is not None:
+            await self._tell_owner(case.advocate_id, text, case.code)
+        else:
+            for kind, desk in self._desks.items():
+                for advocate in (await self._advocates_for(kind, case.language))[:1 if kind is DeskKind.TELEGRAM else None]:
+                    await desk.tell(advocate, text, case.code)
+        logger.info("event=handoff_undelivered case=%s", case.code)
 
     async def _end(self, case: LiveCase, outcome: Outcome) -> None:
         try:
@@ -277,6 +337,8 @@ class Handoff:
         except UnknownCase:
             pass
         await self._live.end(case)
+        for desk in self._desks.values():
+            await desk.closed(case)
         logger.info("event=handoff_closed case=%s outcome=%s", case.code, outcome.value)
 
     # ---- timers: one round over the open cases (the gateway runs it every SWEEP_SECONDS) ----------------------------
@@ -291,33 +353,30 @@ class Handoff:
             if case is None:
                 await asyncio.to_thread(self._cases.close, record.code, Outcome.DISCONNECTED, 0)
                 await self._tell_owner(record.advocate_id, f"{record.code} was disconnected (the service restarted): "
-                                                           "nothing more can reach her. It is closed.")
+                                                           "nothing more can reach her. It is closed.", record.code)
                 continue
             if now - max(case.last_her, case.last_advocate) >= self._close_after:
+                await self._tell_owner(case.advocate_id, f"{case.code} closed: no one wrote for a long time.",
+                                       case.code)
                 await self._end(case, Outcome.TIMED_OUT)
-                await self._tell_owner(case.advocate_id, f"{case.code} closed: no one wrote for a long time.")
                 out.append(ToHer(case.pseudonym, [self._ui(case.language, "handoff_ended_idle")], "handoff_idle_closed"))
-            elif case.state == QUEUED and not case.reminded and now - case.opened_at >= self._wait:
-                await self._live.touch(case, reminded=True)
-                for kind, desk in self._desks.items():
-                    chosen = await self._advocates_for(kind, case.language)
-                    if chosen:
-                        await desk.announce(case, [], chosen)
+            elif case.state == QUEUED and not case.reminded and now - max(case.opened_at, case.last_advocate) \
+                    >= self._wait:
+                case = await self._live.touch(case, reminded=True)
+                await self._announce(case, [])
                 out.append(ToHer(case.pseudonym, [self._ui(case.language, "handoff_still_waiting")],
                                  "handoff_still_waiting"))
             elif case.state == CONNECTED and case.advocate_id is not None and now - case.last_advocate >= self._idle:
                 if not case.flagged:
                     await self._live.touch(case, flagged=True)
+                    back = f"BACK {case.code}" if self._desk_of(case.advocate_id) is DeskKind.SMS else "/back"
                     await self._tell_owner(case.advocate_id, f"{case.code}: she has had no answer for "
-                                                             f"{self._idle // 60} min. Answer, or BACK {case.code}.")
+                                                             f"{self._idle // 60} min. Answer, or {back}.", case.code)
                 elif now - case.last_advocate >= 2 * self._idle:
-                    await asyncio.to_thread(self._cases.release, case.code, case.advocate_id)
-                    await self._tell_owner(case.advocate_id, f"{case.code} went back to the queue.")
-                    case = await self._live.touch(case, state=QUEUED, advocate_id=None, flagged=False)
-                    for kind, desk in self._desks.items():
-                        chosen = await self._advocates_for(kind, case.language)
-                        if chosen:
-                            await desk.announce(case, [], chosen)
+                    await self._tell_owner(case.advocate_id, f"{case.code} went back to the queue.", case.code)
+                    out.append(await self._requeue(case, case.advocate_id))
+        for desk in self._desks.values():
+            await desk.sweep()
         return out
 
     @property
@@ -329,10 +388,13 @@ class Handoff:
         cases = [await self._live.get(r.code) for r in await asyncio.to_thread(self._cases.open_records)]
         return [c for c in cases if c is not None]
 
-    async def _tell_owner(self, advocate_id: Optional[int], text: str) -> None:
+    async def _tell_owner(self, advocate_id: Optional[int], text: str, code: str) -> None:
         owner = next((a for a in await self._registered() if a.id == advocate_id), None)
         if owner is not None and owner.desk in self._desks:
-            await self._desks[owner.desk].tell(owner, text)
+            await self._desks[owner.desk].tell(owner, text, code)
+
+    def _desk_of(self, advocate_id: Optional[int]) -> Optional[DeskKind]:
+        return next((a.desk for a in self._registry + self.extra_advocates if a.id == advocate_id), None)
 
     # ---- helpers ------------------------------------------------------------------------------------------------
     async def _advocates_for(self, kind: DeskKind, language: str) -> List[Advocate]:
