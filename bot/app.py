@@ -182,7 +182,6 @@ def _handoff(settings: Settings, store: ContentStore, metrics: Metrics, ephemera
 
     keep = max(settings.route_ttl, settings.handoff_close_seconds + KEEP_MARGIN)
     desks: Dict[DeskKind, object] = {}
-    extra = []
     if SMS in adapters:
         desks[DeskKind.SMS] = SmsDesk(adapters[SMS])
     if TELEGRAM in adapters and settings.telegram_desk_chat:
@@ -191,12 +190,12 @@ def _handoff(settings: Settings, store: ContentStore, metrics: Metrics, ephemera
     if settings.simulator and not desks:  # the simulator page plays the advocates too (bot/simulator/advocates.py)
         from bot.simulator.advocates import simulated_desks
 
-        desks, extra = simulated_desks(ephemeral, keep, settings.handoff_topic_retention_seconds, adapters)
+        desks = simulated_desks(ephemeral, keep, settings.handoff_topic_retention_seconds, adapters)
     if not desks:
         return None
     return Handoff(content=store, cases=Cases(metrics.engine),
                    advocates=Advocates(metrics.engine, store.languages.codes),
-                   live=LiveCases(ephemeral, keep), extra_advocates=extra,
+                   live=LiveCases(ephemeral, keep),
                    desks=desks, hours=settings.handoff_hours,
                    days=settings.handoff_days, answer_minutes=settings.handoff_answer_minutes,
                    wait_seconds=settings.handoff_wait_seconds, idle_seconds=settings.handoff_idle_seconds,

@@ -167,7 +167,7 @@ class Pipeline:
         if asked is None or self._handoff is None or not await self._handoff.available():
             return replies
         language = asked.meta.get("language") or self._content.languages.default
-        offer = await self._handoff.offer(pseudonym, language, route.topics)
+        offer = await self._handoff.offer(pseudonym, language, [t for t in route.topics if t != "talk_to_person"])
         return [AssistantReply(text, {"topic": f"_{offer.event}", "language": language}) for text in offer.texts]
 
     def _handoff_replies(self, to_her: ToHer, route: Route, adapter: Adapter) -> List[AssistantReply]:

@@ -105,6 +105,7 @@ class FakeTwilio(RecordingServer):
     def __init__(self) -> None:
         super().__init__()
         self.fail_next: List[int] = []  # HTTP statuses to answer the next creates with, in order
+        self.opted_out: set = set()  # numbers that replied STOP: a create to them fails with Twilio's 21610
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/2010-04-01/Accounts/{account}/Messages.json", self._create)
@@ -117,6 +118,10 @@ class FakeTwilio(RecordingServer):
             status = self.fail_next.pop(0)
             call.params["_failed"] = status
             return web.json_response({"code": 20500, "message": "failure", "status": status}, status=status)
+        if params.get("To") in self.opted_out:
+            call.params["_failed"] = 400
+            return web.json_response({"code": 21610, "message": "Attempt to send to unsubscribed recipient",
+                                      "status": 400}, status=400)
         sid = "SM" + secrets.token_hex(16)
         call.params["_sid"] = sid
         return web.json_response({
@@ -135,7 +140,10 @@ class FakeTwilio(RecordingServer):
 
 
 class FakeTelegram(RecordingServer):
-    """The Bot API methods the gateway uses: getMe, sendMessage, deleteMessages, getUpdates, set/deleteWebhook."""
+    """The Bot API methods the gateway uses: getMe, sendMessage, deleteMessages, getUpdates, set/deleteWebhook, and
+    for the advocates' supergroup createForumTopic, deleteForumTopic, copyMessage and answerCallbackQuery. A message
+    to a deleted topic fails as Telegram's does ("message thread not found"); ``blocked`` chats answer 403 as when she
+    blocked the bot; ``flood`` makes the next calls of a method answer 429 with a retry_after."""
 
     BOT = {"id": 7000001, "is_bot": True, "first_name": "Assistant", "username": "assistant_test_bot",
            "can_join_groups": False, "can_read_all_group_messages": False, "supports_inline_queries": False}
@@ -143,7 +151,12 @@ class FakeTelegram(RecordingServer):
     def __init__(self) -> None:
         super().__init__()
         self._message_ids = itertools.count(5_000)
+        self._topic_ids = itertools.count(200)
         self._updates: List[Dict[str, Any]] = []
+        self.topics: Dict[int, str] = {}  # open topics: id -> name
+        self.deleted_topics: List[int] = []
+        self.blocked: set = set()  # chat ids that blocked the bot
+        self.flood: Dict[str, List[int]] = {}  # method -> retry_after seconds for its next calls, in order
 
     def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/bot{token}/{method}", self._method)
@@ -152,15 +165,39 @@ class FakeTelegram(RecordingServer):
         params = await _params(request)
         call = self.record(request, params)
         method = request.match_info["method"]
+        if self.flood.get(method):
+            wait = self.flood[method].pop(0)
+            call.params["_failed"] = 429
+            return _error(429, f"Too Many Requests: retry after {wait}", {"retry_after": wait})
         if method == "getMe":
             return _ok(self.BOT)
-        if method == "sendMessage":
+        if method in ("sendMessage", "copyMessage"):
+            chat = int(params["chat_id"])
+            if chat in self.blocked:
+                call.params["_failed"] = 403
+                return _error(403, "Forbidden: bot was blocked by the user")
+            thread = params.get("message_thread_id")
+            if thread is not None and int(thread) not in self.topics:
+                call.params["_failed"] = 400
+                return _error(400, "Bad Request: message thread not found")
             message_id = next(self._message_ids)
             call.params["_message_id"] = message_id
+            if method == "copyMessage":
+                return _ok({"message_id": message_id})
             return _ok({"message_id": message_id, "date": int(time.time()),
-                        "chat": {"id": int(params["chat_id"]), "type": "private"}, "text": params.get("text", ""),
-                        "from": self.BOT})
-        if method in ("deleteMessages", "setWebhook", "deleteWebhook"):
+                        "chat": {"id": chat, "type": "private" if chat > 0 else "supergroup"},
+                        "text": params.get("text", ""), "from": self.BOT})
+        if method == "createForumTopic":
+            topic = next(self._topic_ids)
+            self.topics[topic] = params["name"]
+            return _ok({"message_thread_id": topic, "name": params["name"], "icon_color": 7322096})
+        if method == "deleteForumTopic":
+            topic = int(params["message_thread_id"])
+            if self.topics.pop(topic, None) is None:
+                return _error(400, "Bad Request: message thread not found")
+            self.deleted_topics.append(topic)
+            return _ok(True)
+        if method in ("deleteMessages", "setWebhook", "deleteWebhook", "answerCallbackQuery"):
             return _ok(True)
         if method == "getUpdates":
             offset = int(params.get("offset") or 0)
@@ -172,13 +209,29 @@ class FakeTelegram(RecordingServer):
                 await asyncio.sleep(0.05)
         return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
 
+    def delete_topic_by_hand(self, topic: int) -> None:
+        """What an admin of the group can do in the Telegram app."""
+        self.topics.pop(topic, None)
+
     def queue_update(self, update: Dict[str, Any]) -> None:
         """For long polling: the next getUpdates returns it."""
         self._loop.call_soon_threadsafe(self._updates.append, update)
 
     def sent(self, chat_id: Optional[int] = None) -> List[Dict[str, Any]]:
-        calls = [c.params for c in self.named("/sendMessage")]
+        calls = [c.params for c in self.named("/sendMessage") if "_failed" not in c.params]
         return [c for c in calls if chat_id is None or int(c["chat_id"]) == chat_id]
+
+    def in_topic(self, topic: int) -> List[Dict[str, Any]]:
+        """What the bot put in a topic: its messages, and copies of hers (their params)."""
+        calls = [c.params for c in self.named("/sendMessage") + self.named("/copyMessage") if "_failed" not in c.params]
+        return [c for c in calls if c.get("message_thread_id") is not None and int(c["message_thread_id"]) == topic]
+
+
+def _error(status: int, description: str, parameters: Optional[Dict[str, Any]] = None) -> web.Response:
+    body: Dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+    if parameters:
+        body["parameters"] = parameters
+    return web.json_response(body, status=status)
 
 
 def _ok(result: Any) -> web.Response:
@@ -218,6 +271,31 @@ def telegram_update(chat_id: int, text: str, language_code: Optional[str] = "en"
     if text.startswith("/"):
         message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
     return {"update_id": next(_update_ids) if update_id is None else update_id, "message": message}
+
+
+def desk_update(chat_id: int, user_id: int, text: str, topic: Optional[int], first_name: str = "Advocate",
+                update_id: Optional[int] = None) -> Dict[str, Any]:
+    """A message in the advocates' supergroup: in a topic, or in General (``topic`` None)."""
+    message: Dict[str, Any] = {"message_id": next(_message_ids), "date": int(time.time()),
+                               "from": {"id": user_id, "is_bot": False, "first_name": first_name},
+                               "chat": {"id": chat_id, "type": "supergroup", "title": "Advocates", "is_forum": True},
+                               "text": text}
+    if topic is not None:
+        message.update(message_thread_id=topic, is_topic_message=True)
+    if text.startswith("/"):
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+    return {"update_id": next(_update_ids) if update_id is None else update_id, "message": message}
+
+
+def take_press(chat_id: int, user_id: int, topic: int, data: str) -> Dict[str, Any]:
+    """An advocate pressing the Take button under the case's summary."""
+    return {"update_id": next(_update_ids), "callback_query": {
+        "id": str(next(_update_ids)), "chat_instance": "1", "data": data,
+        "from": {"id": user_id, "is_bot": False, "first_name": "Advocate"},
+        "message": {"message_id": next(_message_ids), "date": int(time.time()),
+                    "chat": {"id": chat_id, "type": "supergroup", "title": "Advocates", "is_forum": True},
+                    "message_thread_id": topic, "is_topic_message": True, "text": "Request",
+                    "from": FakeTelegram.BOT}}}
 
 
 # ---- the whole service against these fakes --------------------------------------------------------------------

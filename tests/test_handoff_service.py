@@ -212,7 +212,7 @@ def test_a_handoff_through_the_pipeline(make_pipeline, store, tmp_path):
             topic = "emergency"
         return rendered(store, topic, "en")
 
-    pipeline, assistant, phones = make_pipeline(answer, handoff=build)
+    pipeline, assistant, phones = make_pipeline(answer, handoff=build, rate_limit=1000)
     phone, her = phones["sim-sms"], "+447700900050"
 
     def say(address, text="", command=None):
@@ -251,6 +251,15 @@ def test_a_handoff_through_the_pipeline(make_pipeline, store, tmp_path):
     second = inbox(ANA)[-1].split()[2]
     say(her, command=FORGET)
     assert Cases(engine).get(second).outcome is Outcome.FORGOTTEN
+    assert "asked the service to forget her" in inbox(ANA)[-1], "her texts on the advocate's phone are hers to delete"
+    # a third: she leaves before anyone took it, and is told she left the queue (not "the chat with - ended")
+    other = "+447700900051"
+    say(other, "i want to talk to a real person")
+    say(other, "1")
+    third = inbox(ANA)[-1].split()[2]
+    left = say(other, "BOT")
+    assert "left the queue" in left[0] and " - " not in left[0]
+    assert f"{third}: she left the chat" in inbox(ANA)[-1]
     engine.dispose()
 
 

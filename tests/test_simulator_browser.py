@@ -94,7 +94,27 @@ class Sim:
 
 @pytest.fixture
 def sim(browser, gateway):
-    base = gateway.gateway_url
+    yield from _page(browser, gateway.gateway_url)
+
+
+@pytest.fixture(scope="module")
+def local_gateway(settings, model, tmp_path_factory):
+    """The service exactly as `make run` starts it: the simulator, no SMS or Telegram, so the simulator plays the
+    advocates too."""
+    from tests.fakes import running_stack
+
+    with running_stack(settings, model, tmp_path_factory.mktemp("local"), twilio_account_sid="",
+                       twilio_auth_token="", twilio_webhook_url="", telegram_bot_token="", telegram_webhook_url="",
+                       simulator_force=False, rate_limit=30) as stack:
+        yield stack
+
+
+@pytest.fixture
+def local_sim(browser, local_gateway):
+    yield from _page(browser, local_gateway.gateway_url)
+
+
+def _page(browser, base: str):
     context = browser.new_context(viewport={"width": 1280, "height": 1000}, service_workers="block")
     requests: List[str] = []
     problems: List[str] = []
@@ -332,3 +352,76 @@ def test_layout_and_screenshot(sim, tmp_path):
     sim.page.screenshot(path=str(narrow), full_page=True)
     assert narrow.stat().st_size > 0
 
+
+
+# ---- the advocates' side (issue 9) ----------------------------------------------------------------------------------
+class OnDuty:
+    """The simulated advocates on duty for one test (they start off: the local default has no advocates)."""
+
+    def __init__(self, sim: Sim) -> None:
+        self.box = sim.page.get_by_test_id("on-duty")
+
+    def __enter__(self) -> "OnDuty":
+        expect(self.box).not_to_be_checked()
+        with self.box.page.expect_response(lambda r: r.url.endswith("/simulator/api/on-duty")):
+            self.box.check()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        with self.box.page.expect_response(lambda r: r.url.endswith("/simulator/api/on-duty")):
+            self.box.uncheck()
+
+
+def test_a_whole_handoff_from_her_sms_phone_to_the_advocates_group_and_back(local_sim):
+    sim = local_sim
+    off = sim.say("sms", "can I talk to someone real")
+    assert "Reply 1 to connect" not in "\n".join(r["text"] for r in off["json"]["replies"]), \
+        "no advocate on duty: the helplines, as with none registered"
+    group, her = sim.page.get_by_test_id("group-messages"), sim.messages("sms").get_by_test_id("reply")
+    with OnDuty(sim):
+        consent = sim.say("sms", "can I talk to someone real")["json"]["replies"]
+        assert len(consent) == 1 and "Reply 1 to connect, 2 for helplines" in consent[0]["text"]
+        assert consent[0]["sms"]["segments"] <= 3
+        assert "waiting for a person" in sim.say("sms", "1")["json"]["replies"][0]["text"]
+        expect(sim.page.get_by_test_id("topic")).to_have_count(1)
+        code = sim.page.get_by_test_id("topic").text_content().split(" · ")[0]
+        expect(group).to_contain_text(f"Request {code}")
+        expect(sim.page.get_by_test_id("advocate-sms-messages")).to_contain_text(f"reply TAKE {code}")
+
+        quiet = sim.say("sms", "I am at 5 Luna Street, flat 2")
+        assert quiet["json"]["replies"] == [] and quiet["json"]["event"] == "handoff_relayed"
+        expect(group).to_contain_text("I am at 5 Luna Street, flat 2")
+
+        sim.page.get_by_test_id("take").first.click()
+        expect(her.last).to_contain_text("has joined")
+        expect(group).to_contain_text(f"{code} is yours")
+        sim.page.get_by_test_id("group-input").fill("Hello, I am Ana. Are you safe to talk?")
+        sim.page.get_by_test_id("group-input").press("Enter")
+        expect(her.last).to_contain_text("Hello, I am Ana. Are you safe to talk?")
+
+        danger = sim.say("sms", "he is coming back and he is drunk")["json"]["replies"]
+        assert danger and "999" in danger[0]["text"][:40], "999 at once, first, during a handoff"
+        expect(group).to_contain_text("DANGER")
+
+        sim.page.get_by_test_id("group-input").fill("/close advice")
+        sim.page.get_by_test_id("group-input").press("Enter")
+        expect(her.last).to_contain_text("has ended")
+        back = sim.say("sms", "thanks")
+        assert back["json"]["event"] == "answered", "the assistant is back"
+
+
+def test_forget_me_during_a_handoff_deletes_her_bubbles_and_the_case_topic(local_sim):
+    sim = local_sim
+    with OnDuty(sim):
+        topics = sim.page.get_by_test_id("topic")
+        before = topics.count()  # closed cases of earlier tests keep their topics for the retention time
+        sim.say("telegram", "i want to talk to a person")
+        sim.say("telegram", "1")
+        sim.say("telegram", "my name is Amina and I live at 5 Luna Street")
+        expect(topics).to_have_count(before + 1)
+        expect(sim.page.get_by_test_id("group-messages")).to_contain_text("my name is Amina")
+        sim.answered("telegram", lambda: sim.page.get_by_test_id("telegram-forget").click())
+        expect(topics).to_have_count(before)
+        expect(sim.page.get_by_test_id("group-messages")).not_to_contain_text("Amina")
+        expect(sim.notes("telegram").filter(has_text="Messages deleted from this chat")).to_have_count(1)
+        expect(sim.page.get_by_test_id("advocate-sms-messages")).to_contain_text("asked the service to forget her")

@@ -49,7 +49,7 @@ class TelegramChannel:
     form = TELEGRAM
 
     def __init__(self, token: str, api_url: str = "https://api.telegram.org/bot", timeout: float = 10.0,
-                 retries: int = 2, desk_chat: Optional[int] = None) -> None:
+                 retries: int = 2, desk_chat: Optional[int] = None, max_wait: float = 10.0) -> None:
         request = HTTPXRequest(connect_timeout=timeout, read_timeout=timeout, write_timeout=timeout)
         poll_request = HTTPXRequest(connect_timeout=timeout, read_timeout=60.0, write_timeout=timeout)
         self.bot = Bot(token, base_url=api_url, request=request, get_updates_request=poll_request)
@@ -57,6 +57,7 @@ class TelegramChannel:
         self._retries = retries
         self._polling: Optional[asyncio.Task] = None
         self._desk_chat = desk_chat
+        self._max_wait = max_wait  # flood control longer than this is left to the caller (which may wait it out)
 
     async def start(self) -> None:
         await self.bot.initialize()
@@ -159,7 +160,7 @@ class TelegramChannel:
             except RetryAfter as exc:
                 wait = exc.retry_after
                 wait = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
-                if attempt == self._retries or wait > 10:  # the caller decides whether to wait this long
+                if attempt == self._retries or wait > self._max_wait:  # the caller decides whether to wait
                     raise ChannelError("telegram send failed: flood control", retry_after=wait) from None
                 await asyncio.sleep(wait)
             except Forbidden:

@@ -205,7 +205,7 @@ class Handoff:
                        source: Optional[Tuple[str, str]] = None) -> Optional[ToHer]:
         if self._is_leave_word(text, case.language):
             await self._end(case, Outcome.SHE_LEFT)
-            await self._tell_owner(case.advocate_id, f"{case.code}: she left the chat. It is closed.", case.code)
+            await self._tell_announced(case, f"{case.code}: she left the chat. It is closed.")
             if case.state == QUEUED:
                 return ToHer(case.pseudonym, [self._ui(case.language, "handoff_left_queue")], "handoff_she_left")
             return ToHer(case.pseudonym, [self._ui(case.language, "handoff_ended", name=case.display)],
@@ -222,9 +222,22 @@ class Handoff:
         if case is not None:
             for desk in self._desks.values():
                 await desk.forget(case)
+            # what a desk could not delete (her texts on an SMS advocate's own phone) is the advocates' to delete
+            await self._tell_announced(case, f"{case.code} is closed: she asked the service to forget her. Delete "
+                                             f"the messages of {case.code} from your phone.")
             await self._end(case, Outcome.FORGOTTEN)
         else:
             await self._live.drop_consent(pseudonym)
+
+    async def _tell_announced(self, case: LiveCase, text: str) -> None:
+        """Its owner, or while it is queued, the advocates it was announced to (one notice per Telegram topic)."""
+        if case.advocate_id is not None:
+            await self._tell_owner(case.advocate_id, text, case.code)
+            return
+        for kind, desk in self._desks.items():
+            chosen = await self._advocates_for(kind, case.language)
+            for advocate in chosen[:1] if kind is DeskKind.TELEGRAM else chosen:
+                await desk.tell(advocate, text, case.code)
 
     # ---- the advocates' side ------------------------------------------------------------------------------------
     async def from_advocate(self, kind: DeskKind, address: str, action: Action) -> Optional[ToHer]:
@@ -322,13 +335,7 @@ class Handoff:
         case = await self._live.of(pseudonym)
         if case is None:
             return
-        text = f"{case.code}: your message did not reach her: {reason}."
-        if case.advocate_id is not None:
-            await self._tell_owner(case.advocate_id, text, case.code)
-        else:
-            for kind, desk in self._desks.items():
-                for advocate in (await self._advocates_for(kind, case.language))[:1 if kind is DeskKind.TELEGRAM else None]:
-                    await desk.tell(advocate, text, case.code)
+        await self._tell_announced(case, f"{case.code}: your message did not reach her: {reason}.")
         logger.info("event=handoff_undelivered case=%s", case.code)
 
     async def _end(self, case: LiveCase, outcome: Outcome) -> None:

@@ -1,21 +1,21 @@
 """The simulator's advocates' side: a Telegram supergroup with topics and an SMS advocate's phone, on the local page.
 
 The handoff runs as it does for real: the same service, the same Telegram desk (``TelegramDesk``) over a forum held in
-memory here (``SimulatedForum``), the same SMS desk over a simulated phone. Two advocates are on duty, held in memory
-(never registered in the database): one in the group, one by SMS. The page can take them off duty, to see what a
-woman gets where no advocate is registered (the helplines). Nothing here is written anywhere.
+memory here (``SimulatedForum``), the same SMS desk over a simulated phone. Two advocates, held in memory (never
+registered in the database): one in the group, one by SMS. They start off duty, as the local default has no
+advocates (a request for a person gets the helplines); the page puts them on duty. Nothing here is written anywhere.
 """
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
 from bot.channels.base import SMS
 from bot.channels.simulator import SimulatedPhone
 from bot.handoff.model import Advocate, DeskKind
 from bot.handoff.service import SmsDesk
-from bot.handoff.telegram_desk import TelegramDesk, TopicGone
+from bot.handoff.telegram_desk import DeskUnavailable, TelegramDesk, TopicGone
 
 #: the simulated SMS advocate's phone (an adapter of its own: her texts reach the pipeline like an advocate's SMS)
 SIM_ADVOCATE_SMS = "sim-advocate-sms"
@@ -58,7 +58,7 @@ class SimulatedForum:
         return self._add(topic, {"from": "bot", "text": text, "take": take})
 
     async def copy(self, topic: int, from_chat: str, message_id: str) -> str:
-        raise TopicGone("the simulator's phones are not Telegram chats")  # never called: no real source here
+        raise DeskUnavailable("the simulator's phones are not Telegram chats")  # never called: no source here
 
     async def answer(self, callback_id: str, text: str = "") -> None:
         pass
@@ -88,10 +88,10 @@ class SimulatedForum:
 
 
 def simulated_desks(ephemeral, keep_seconds: int, retention_seconds: int,
-                    adapters: Dict[str, object]) -> Tuple[Dict[DeskKind, object], List[Advocate]]:
-    """The simulator's two desks and its two advocates; the SMS advocate's phone joins the adapters."""
+                    adapters: Dict[str, object]) -> Dict[DeskKind, object]:
+    """The simulator's two desks; the SMS advocate's phone joins the adapters."""
     phone = SimulatedPhone(SMS, name=SIM_ADVOCATE_SMS)
     adapters[SIM_ADVOCATE_SMS] = phone
     desks = {DeskKind.TELEGRAM: TelegramDesk(SimulatedForum(), ephemeral, keep_seconds, retention_seconds),
              DeskKind.SMS: SmsDesk(phone)}
-    return desks, simulated_advocates()
+    return desks

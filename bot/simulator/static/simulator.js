@@ -21,6 +21,7 @@
     rate_limited: "Rate limit reached: the gateway sent one notice.",
     rate_dropped: "Rate limit: this message got no reply.",
     duplicate: "Duplicate delivery: ignored.",
+    handoff_relayed: "Passed to the advocates: the assistant stays silent while a person chats with her.",
   };
 
   function newUserId() {
@@ -271,5 +272,165 @@
     }
   }
 
-  for (const root of document.querySelectorAll("section.phone[data-phone]")) new Phone(root);
+  const phones = {};
+  for (const root of document.querySelectorAll("section.phone[data-phone]")) {
+    const phone = new Phone(root);
+    phones[phone.kind] = phone;
+  }
+
+  // ---- the advocates' side: a Telegram group with a topic per case, and an SMS advocate's phone ------------------
+  async function post(path, body) {
+    try {
+      const response = await fetch(path, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+        credentials: "omit",
+        cache: "no-store",
+      });
+      return response.ok ? await response.json() : null;
+    } catch (_) {
+      return null;
+    }
+  }
+
+  class Desk {
+    constructor(root) {
+      this.root = root;
+      this.topics = root.querySelector('[data-testid="topics"]');
+      this.messages = root.querySelector('[data-testid="group-messages"]');
+      this.groupInput = root.querySelector('[data-testid="group-input"]');
+      this.smsMessages = root.querySelector('[data-testid="advocate-sms-messages"]');
+      this.smsInput = root.querySelector('[data-testid="advocate-sms-input"]');
+      this.duty = root.querySelector('[data-testid="on-duty"]');
+      this.selected = null; // the topic shown; null: none yet
+      this.seen = new Set(); // topics this page has shown
+      this.group = { topics: [], general: [] };
+      this.drawn = "";
+      root.querySelector('[data-form="group"]').addEventListener("submit", (event) => {
+        event.preventDefault();
+        this.sendInTopic();
+      });
+      root.querySelector('[data-form="advocate-sms"]').addEventListener("submit", (event) => {
+        event.preventDefault();
+        this.sendSms();
+      });
+      for (const input of [this.groupInput, this.smsInput]) {
+        input.addEventListener("keydown", (event) => {
+          if (event.key !== "Enter" || event.shiftKey || event.isComposing || event.keyCode === 229) return;
+          event.preventDefault();
+          input.form.requestSubmit();
+        });
+      }
+      root.querySelector('[data-testid="delete-topic"]').addEventListener("click", async () => {
+        if (this.selected === null) return;
+        await post("/simulator/api/advocate", { desk: "telegram", delete_topic: this.selected });
+        this.selected = null;
+        poll();
+      });
+      this.duty.addEventListener("change", async () => {
+        await post("/simulator/api/on-duty", { on_duty: this.duty.checked });
+      });
+    }
+
+    async sendInTopic() {
+      const text = this.groupInput.value;
+      if (!text.trim()) return;
+      this.groupInput.value = "";
+      await post("/simulator/api/advocate", { desk: "telegram", topic: this.selected, text });
+      poll();
+    }
+
+    async sendSms() {
+      const text = this.smsInput.value;
+      if (!text.trim()) return;
+      this.smsInput.value = "";
+      this.smsBubble(text, "advocate");
+      await post("/simulator/api/advocate", { desk: "sms", text });
+      poll();
+    }
+
+    smsBubble(text, who) {
+      const row = el("div", { class: `msg ${who}`, "data-testid": who === "bot" ? "advocate-sms-reply" : "advocate-sms-mine" });
+      row.appendChild(el("div", { class: "text", dir: "auto" }, text));
+      this.smsMessages.appendChild(row);
+      this.smsMessages.scrollTop = this.smsMessages.scrollHeight;
+    }
+
+    show(group, onDuty) {
+      if (typeof onDuty === "boolean") this.duty.checked = onDuty;
+      this.group = group;
+      const ids = group.topics.map((t) => t.id);
+      const fresh = ids.filter((id) => !this.seen.has(id));
+      for (const id of fresh) this.seen.add(id);
+      if (fresh.length) this.selected = fresh[fresh.length - 1]; // a new request is shown as it arrives
+      if (this.selected !== null && !ids.includes(this.selected)) this.selected = null;
+      if (this.selected === null && ids.length) this.selected = ids[ids.length - 1];
+      const drawn = JSON.stringify([group, this.selected]);
+      if (drawn === this.drawn) return; // unchanged: keep the scroll position and any selection
+      this.drawn = drawn;
+      this.topics.replaceChildren();
+      for (const topic of group.topics) {
+        const tab = el("button", { type: "button", role: "tab", "data-testid": "topic",
+                                   "aria-selected": String(topic.id === this.selected) }, topic.name);
+        tab.addEventListener("click", () => {
+          this.selected = topic.id;
+          this.show(this.group);
+        });
+        this.topics.appendChild(tab);
+      }
+      this.messages.replaceChildren();
+      const topic = group.topics.find((t) => t.id === this.selected);
+      for (const message of topic ? topic.messages : []) {
+        const row = el("div", { class: `msg ${message.from}`, "data-testid": `group-${message.from}` });
+        row.appendChild(el("div", { class: "text", dir: "auto" }, String(message.text)));
+        if (message.take) {
+          const take = el("button", { type: "button", class: "small", "data-testid": "take" }, "Take");
+          take.addEventListener("click", async () => {
+            await post("/simulator/api/advocate", { desk: "telegram", topic: topic.id, button: `take:${message.take}` });
+            poll();
+          });
+          row.appendChild(take);
+        }
+        this.messages.appendChild(row);
+      }
+      this.messages.scrollTop = this.messages.scrollHeight;
+    }
+  }
+
+  const deskRoot = document.querySelector('[data-testid="desk"]');
+  const desk = deskRoot ? new Desk(deskRoot) : null;
+  let polling = false;
+
+  // what arrived without her writing (an advocate's answer, a timer's message) and the advocates' side, every second
+  async function poll() {
+    if (polling) return;
+    polling = true;
+    try {
+      const query = new URLSearchParams({ sms: phones.sms.user, telegram: phones.telegram.user });
+      const response = await fetch(`/simulator/api/poll?${query}`, { credentials: "omit", cache: "no-store" });
+      if (!response.ok) return;
+      const data = await response.json();
+      for (const kind of ["sms", "telegram"]) {
+        const got = data[kind];
+        if (!got) continue;
+        if (Array.isArray(got.deleted) && got.deleted.length && phones[kind].remove(got.deleted) > 0) {
+          phones[kind].note("Messages deleted from this chat");
+        }
+        for (const reply of got.replies || []) if (reply && typeof reply.text === "string") phones[kind].reply(reply);
+      }
+      if (desk && data.group) {
+        for (const reply of (data.advocate_sms && data.advocate_sms.replies) || []) desk.smsBubble(String(reply.text), "bot");
+        desk.show(data.group, data.on_duty);
+      } else if (deskRoot) {
+        deskRoot.hidden = true; // real desks are configured: the simulator plays no advocates
+      }
+    } catch (_) {
+      // the gateway is restarting: the next round tries again
+    } finally {
+      polling = false;
+    }
+  }
+  setInterval(poll, 1000);
+  poll();
 })();
