@@ -2,7 +2,7 @@
 SHELL := bash
 PY := .venv/bin/python
 
-.PHONY: run test fuzz venv model lock check-content chromium bench-accuracy bench-latency bench-training bench-gateway bench-redaction
+.PHONY: run test fuzz venv model lock check-content chromium bench-accuracy bench-latency bench-training bench-gateway bench-redaction bench-relay
 
 run: model            ## build, train if needed, start Rasa, the action server and the gateway; simulator on localhost
 	$(PY) -m bot run
@@ -46,3 +46,6 @@ bench-gateway: model
 
 bench-redaction: venv
 	$(PY) -m bench.redaction_bench
+
+bench-relay: model
+	$(PY) -m bench.relay

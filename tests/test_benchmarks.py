@@ -14,6 +14,7 @@ from conftest import ROOT
     ("bench.training", "Training (quick"),
     ("bench.gateway", "End-to-end latency"),
     ("bench.redaction_bench", "recall"),
+    ("bench.relay", "Handoff relay latency"),
 ])
 def test_benchmark_runs_in_quick_mode(model, module, expect):
     quick = [] if module == "bench.redaction_bench" else ["--quick"]

@@ -217,3 +217,36 @@ def test_live_cases_are_kept_in_the_ephemeral_store_with_an_expiry(backend):
         await store.close()
 
     asyncio.run(scenario())
+
+
+CLAIM_IN_A_PROCESS = """
+import sys, time
+import sqlalchemy
+from bot.handoff.cases import Cases
+from bot.handoff.model import AlreadyClaimed
+url, code, advocate, at = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+engine = sqlalchemy.create_engine(url, future=True)
+engine.connect().close()  # connected before the start, so both reach the database at the same moment
+while time.time() < at:
+    pass
+try:
+    Cases(engine).claim(code, advocate)
+    print("won")
+except AlreadyClaimed:
+    print("lost")
+"""
+
+
+@pytest.mark.parametrize("round_", range(5))
+def test_two_processes_claiming_at_the_same_moment_give_the_case_to_one(url, engine, round_):
+    """Two OS processes (as two gateway processes of the scaled profile would be), each with its own engine, claim
+    the same case at one wall-clock instant: one wins, the other is told, the record names the winner."""
+    code = Cases(engine).open("es", [], "sms").code
+    at = __import__("time").time() + 2.0
+    procs = [subprocess.Popen([sys.executable, "-c", CLAIM_IN_A_PROCESS, url, code, str(2000 + i), str(at)],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(2)]
+    outcomes = [p.communicate(timeout=60) for p in procs]
+    said = sorted(out.strip() for out, _ in outcomes)
+    assert said == ["lost", "won"], outcomes
+    winner = 2000 + [out.strip() for out, _ in outcomes].index("won")
+    assert Cases(engine).get(code).advocate_id == winner

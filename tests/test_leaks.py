@@ -26,7 +26,7 @@ import pytest
 from bot.privacy.pseudonyms import Pseudonyms
 from tests.fakes import running_stack
 from tests.test_channels import Sms, TelegramUser, get
-from tests.fakes import telegram_update
+from tests.fakes import desk_update, take_press, telegram_update
 
 # Fictitious: Ofcom's drama ranges, example.org, made-up names and documents.
 PHONE_SENDER = "+447700900461"
@@ -137,7 +137,8 @@ def leak_run(settings, model, tmp_path_factory):
     results: Dict[str, object] = {"trackers": {}}
     token = secrets.token_urlsafe(16)
     options = {"rasa_api_token": token, "rasa_log_level": "DEBUG"}
-    with running_stack(settings, model, workdir, rate_limit=100, services_options=options) as stack:
+    with running_stack(settings, model, workdir, rate_limit=100, services_options=options,
+                       telegram_desk_chat=DESK_CHAT) as stack:
         pseudonyms = Pseudonyms(stack.settings.pseudonym_key)
         senders = {"sms": pseudonyms.of("sms", PHONE_SENDER), "telegram": pseudonyms.of("telegram", str(CHAT_ID))}
 
@@ -161,6 +162,8 @@ def leak_run(settings, model, tmp_path_factory):
 
         # a handoff: her raw words go to an SMS advocate (never to a file), the advocate answers, she leaves
         results["handoff"] = handoff_round(stack, sms)
+        # and one from Telegram to the advocates' supergroup: her words copied into the case's topic
+        results["telegram_handoff"] = telegram_handoff_round(stack, telegram, tg)
 
         # the action server stalls: the gateway's Rasa timeout expires while Rasa still holds the message
         actions_pid = stack.services.pids["actions"]
@@ -219,6 +222,7 @@ def leak_run(settings, model, tmp_path_factory):
 
 
 ADVOCATE = "+447700900777"
+DESK_CHAT, DESK_ADVOCATE = -1009876543210, 4201
 HANDOFF_WORDS = "my name is Zuleikha Oyelaran, I live at 14 Pemberton Crescent SE15 3XQ, call 07700 900 982"
 
 
@@ -231,6 +235,7 @@ def register_advocate(stack) -> None:
 
     engine = sqlalchemy.create_engine(stack.settings.database_url, future=True)
     Advocates(engine, ("en",)).add(DeskKind.SMS, ADVOCATE, "Ana", ["en"])
+    Advocates(engine, ("en",)).add(DeskKind.TELEGRAM, str(DESK_ADVOCATE), "Cleo", ["en"])
     engine.dispose()
 
 
@@ -253,6 +258,24 @@ def handoff_round(stack, sms) -> dict:
     to_advocate = [p["Body"] for p in stack.twilio.sent() if p.get("To") == ADVOCATE]
     return {"consent": consent, "queued": queued, "code": code, "connected": connected, "answered": answered,
             "left": left, "to_advocate": to_advocate}
+
+
+def telegram_handoff_round(stack, telegram, tg) -> dict:
+    """From her Telegram chat: a person, 1, her details (copied into the case's topic), the Telegram advocate takes
+    the case with the button and answers in the topic, she leaves."""
+    telegram("i want to talk to a real person, not a bot")
+    before = len(stack.telegram.named("/createForumTopic"))
+    telegram("1")
+    created = stack.telegram.named("/createForumTopic")[before:]
+    topic = max(stack.telegram.topics) if created else None
+    code = created[0].params["name"].split(" · ")[0] if created else ""
+    telegram(HANDOFF_WORDS)
+    copies = [c.params for c in stack.telegram.named("/copyMessage")]
+    assert tg.deliver(take_press(DESK_CHAT, DESK_ADVOCATE, topic, f"take:{code}")) == 200
+    assert tg.deliver(desk_update(DESK_CHAT, DESK_ADVOCATE, "Hello, I am Cleo from the service.", topic)) == 200
+    answered = [c["text"] for c in stack.telegram.sent(CHAT_ID)][-1:]
+    left = telegram("bot")
+    return {"code": code, "topic": topic, "copies": copies, "answered": answered, "left": left}
 
 
 def tracker(stack, sender: str, token: str) -> dict:
@@ -287,6 +310,15 @@ def search_text(text: str, needles: Dict[str, str]) -> List[str]:
     blob = text.lower()
     return [f"{name} as {form!r}" for name, value in needles.items() for form in variants(value, name)
             if form.lower() in blob]
+
+
+def test_a_telegram_handoff_copies_her_words_into_the_case_topic_and_answers_her(leak_run):
+    handoff = leak_run["telegram_handoff"]
+    assert handoff["code"] and handoff["topic"], "a topic was opened for her case"
+    mine = [c for c in handoff["copies"] if int(c["from_chat_id"]) == CHAT_ID]
+    assert mine and all(int(c["message_thread_id"]) == handoff["topic"] for c in mine), "copied, into her topic"
+    assert handoff["answered"] == ["Hello, I am Cleo from the service."]
+    assert handoff["left"] and "has ended" in str(handoff["left"][0])
 
 
 def test_a_handoff_relays_her_words_raw_to_the_advocate_and_back(leak_run):
