@@ -142,7 +142,7 @@ def _lifecycle(settings: Settings, content: Optional[ContentStore]):
         app["metrics"], app["ephemeral"], app["rasa"] = metrics, ephemeral, rasa
         tasks = [asyncio.create_task(_flush_every(metrics, METRICS_FLUSH_SECONDS))]
         if handoff is not None:
-            tasks.append(asyncio.create_task(_handoff_timers_every(pipeline, HANDOFF_SWEEP_SECONDS)))
+            tasks.append(asyncio.create_task(_handoff_timers_every(pipeline, ephemeral, HANDOFF_SWEEP_SECONDS)))
         if isinstance(ephemeral, MemoryEphemeral):  # expired routes (addresses) leave memory within a minute
             tasks.append(asyncio.create_task(_sweep_every(ephemeral, SWEEP_SECONDS)))
         if telegram is not None:
@@ -220,11 +220,14 @@ def _handled(pipeline: Pipeline):
     return handle
 
 
-async def _handoff_timers_every(pipeline: Pipeline, seconds: float) -> None:
+async def _handoff_timers_every(pipeline: Pipeline, ephemeral, seconds: float) -> None:
+    """The handoff's timers every ``seconds``. With several gateway processes on one Redis, one process runs each
+    round (a key set only if absent, expiring before the next round), so a reminder or a requeue happens once."""
     while True:
         await asyncio.sleep(seconds)
         try:
-            await pipeline.handoff_timers()
+            if await ephemeral.add("handoff:timers-round", max(1, int(seconds) - 5)):
+                await pipeline.handoff_timers()
         except Exception as exc:  # noqa: BLE001 - one failed round must not stop the timers; class and place only
             logger.warning("event=handoff_timers_failed error=%s", where(exc))
 

@@ -368,3 +368,42 @@ def test_an_open_case_and_her_route_outlive_a_closed_weekend(store, recogniser, 
     assert [t for t in [b["text"] for b in phone.collect(her)["replies"]] if "Good morning, I am Ana." in t], \
         "her route and the case were still there after 64 hours"
     engine.dispose()
+
+
+def test_with_two_gateway_processes_on_one_redis_each_timer_round_runs_once():
+    """The scaled profile: every gateway process runs the timer loop; a round (a reminder, a requeue) happens once."""
+    import os
+
+    import redis
+
+    from bot.app import _handoff_timers_every
+    from bot.storage.ephemeral import RedisEphemeral
+
+    url = "redis://127.0.0.1:6379/13"
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.exceptions.ConnectionError:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    redis.Redis.from_url(url).flushdb()
+
+    class Counting:
+        rounds = 0
+
+        async def handoff_timers(self) -> None:
+            Counting.rounds += 1
+
+    async def two_processes() -> int:
+        stores = [RedisEphemeral(url), RedisEphemeral(url)]  # one connection each, as two processes have
+        loops = [asyncio.create_task(_handoff_timers_every(Counting(), store, 6.0)) for store in stores]
+        await asyncio.sleep(6.5)  # one round each would have run
+        for loop in loops:
+            loop.cancel()
+        await asyncio.gather(*loops, return_exceptions=True)
+        for store in stores:
+            await store.close()
+        return Counting.rounds
+
+    assert asyncio.run(two_processes()) == 1
+    redis.Redis.from_url(url).flushdb()
