@@ -32,6 +32,7 @@ from bot.content.store import ContentStore
 from bot.handoff.commands import parse_sms
 from bot.handoff.model import DeskKind
 from bot.handoff.service import Handoff, ToHer
+from bot.logs import where
 from bot.privacy.pseudonyms import Pseudonyms
 from bot.privacy.redact import RedactionError, Redactor
 from bot.privacy.routes import Route, Routes
@@ -61,6 +62,8 @@ LATE_DELETE_DELAY = 120.0
 URGENT_UI_KEYS = frozenset({"degraded", "rate_limited"})
 #: topics outside the menu that say what she came about (for a handoff's summary)
 SUMMARY_TOPICS = frozenset({"emergency", "domestic_abuse", "status_worry"})
+#: the longest flood-control wait the path sits out before sending again (longer: logged as not sent)
+FLOOD_WAIT_MAX = 60.0
 #: at shutdown, deletions still waiting get this long to run
 SHUTDOWN_DELETE_TIMEOUT = 5.0
 
@@ -213,6 +216,9 @@ class Pipeline:
                 await self._deliver(to_her)
 
     async def _deliver(self, to_her: ToHer) -> None:
+        if to_her.case is not None and not await self._handoff.in_case(to_her.pseudonym, to_her.case):
+            logger.info("event=handoff_stale_dropped case=%s", to_her.case)  # she left, was forgotten, or it closed
+            return
         async with self._conversation(to_her.pseudonym):
             route = await self._routes.get(to_her.pseudonym)
             if route is None:  # her route expired or she was forgotten: nothing can reach her
@@ -304,7 +310,7 @@ class Pipeline:
                 neutral = self._ui(route.language or self._content.languages.default).get("neutral_line")
             for body in adapter.bodies(reply.text, neutral):
                 try:
-                    sent = await adapter.send(route.address, body)
+                    sent = await self._send_one(adapter, route.address, body)
                 except ChannelError as exc:
                     logger.error("event=send_failed pseudonym=%s channel=%s error=%s", pseudonym, adapter.name, exc)
                     self._metrics.count("send_failed", adapter.name)
@@ -313,6 +319,17 @@ class Pipeline:
                     break
                 route = route.with_ids(sent.provider_message_ids)
         return route
+
+    async def _send_one(self, adapter: Adapter, address: str, body: str):
+        """One message; under the provider's flood control, sent again once after the wait it gave (up to
+        FLOOD_WAIT_MAX): an emergency answer is never dropped for being the twentieth message of a minute."""
+        try:
+            return await adapter.send(address, body)
+        except ChannelError as exc:
+            if exc.retry_after is None or exc.retry_after > FLOOD_WAIT_MAX:
+                raise
+            await asyncio.sleep(exc.retry_after)
+            return await adapter.send(address, body)
 
     # ---- forget me ---------------------------------------------------------------------------------------------
     async def _forget(self, pseudonym: str, route: Route, adapter: Adapter, message: InboundMessage,
@@ -396,7 +413,10 @@ class Pipeline:
                                       confirmation)
         late = sent_route.message_ids
         if self._handoff is not None:
-            await self._handoff.on_forget(pseudonym)
+            try:
+                await self._handoff.on_forget(pseudonym)
+            except Exception as exc:  # noqa: BLE001 - her route goes whatever the handoff's stores did
+                logger.error("event=handoff_forget_failed pseudonym=%s error=%s", pseudonym, where(exc))
         await self._routes.delete(pseudonym)  # the rate counter stays (a minute at most): forget is no way around it
         if adapter.form != SMS and late:
             self._later(self._settings.forget_confirmation_seconds, lambda: adapter.forget(route.address, late))

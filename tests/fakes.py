@@ -157,6 +157,7 @@ class FakeTelegram(RecordingServer):
         self.deleted_topics: List[int] = []
         self.blocked: set = set()  # chat ids that blocked the bot
         self.flood: Dict[str, List[int]] = {}  # method -> retry_after seconds for its next calls, in order
+        self.flood_chats: Dict[int, List[int]] = {}  # chat id -> the same, for the next calls to that chat
 
     def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/bot{token}/{method}", self._method)
@@ -165,8 +166,9 @@ class FakeTelegram(RecordingServer):
         params = await _params(request)
         call = self.record(request, params)
         method = request.match_info["method"]
-        if self.flood.get(method):
-            wait = self.flood[method].pop(0)
+        chat_flood = self.flood_chats.get(int(params["chat_id"])) if "chat_id" in params else None
+        if self.flood.get(method) or chat_flood:
+            wait = (chat_flood or self.flood[method]).pop(0)
             call.params["_failed"] = 429
             return _error(429, f"Too Many Requests: retry after {wait}", {"retry_after": wait})
         if method == "getMe":

@@ -407,3 +407,34 @@ def test_with_two_gateway_processes_on_one_redis_each_timer_round_runs_once():
 
     assert asyncio.run(two_processes()) == 1
     redis.Redis.from_url(url).flushdb()
+
+
+def test_one_advocates_failing_phone_stops_neither_danger_nor_forget_nor_the_timers(world):
+    from bot.channels.base import OPTED_OUT, ChannelError
+
+    handoff, registry, sms, cases, clock = world
+    registry.add(DeskKind.SMS, ANA, "Ana", ["en"])
+    registry.add(DeskKind.SMS, BEA, "Bea", ["en"])
+    real_send = sms.send
+
+    async def send(address, text):
+        if address == BEA:  # Bea's number replied STOP to the service's number
+            raise ChannelError("twilio send failed: 21610", reason=OPTED_OUT)
+        return await real_send(address, text)
+
+    async def scenario():
+        sms.send = send
+        await handoff.offer("p1", "en", [])
+        await handoff.from_her("p1", "sms", "1", danger=False)
+        assert await handoff.from_her("p1", "sms", "he is here", danger=True) is None  # the assistant's 999 next
+        await asyncio.sleep(0.1)
+        assert any("DANGER" in t for t in sms.to(ANA)), "Ana is still told"
+        await handoff.on_forget("p1")
+        assert await handoff._live.of("p1") is None, "forget closed the case"
+        await handoff.offer("p2", "en", [])
+        await handoff.from_her("p2", "sms", "1", danger=False)
+        clock[0] += 700
+        due = await handoff.sweep()
+        assert [t.event for t in due] == ["handoff_still_waiting"]
+
+    run(scenario())

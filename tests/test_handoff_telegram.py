@@ -130,6 +130,14 @@ class World:
         return self.fake.topics[self.topic()].split(" · ")[0]
 
 
+async def eventually(condition, seconds: float = 5.0) -> None:
+    """Background work (the danger flag to the advocates goes after her 999): wait until ``condition()``."""
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+
+
 def run(world: World, scenario):
     async def main():
         async with world:
@@ -175,7 +183,8 @@ def test_a_whole_handoff_in_a_forum_topic(store, settings, recogniser, fake, tmp
 
         await w.she_says("he is hitting me now")
         assert "999" in w.to_her()[-1][:60], "the assistant's emergency answer at once"
-        assert any(t.startswith("⚠️ DANGER") for t in w.in_topic()), "and the advocate is told"
+        await eventually(lambda: any(t.startswith("⚠️ DANGER") for t in w.in_topic()))
+        assert any(t.startswith("⚠️ DANGER") for t in w.in_topic()), "and the advocate is told, after it"
 
         await w.group(desk_update(DESK, ANA, "/name Ana (advocate)", topic))
         await w.group(desk_update(DESK, ANA, "/close referred", topic))
@@ -262,7 +271,7 @@ def test_flood_control_delays_a_message_to_her_and_never_drops_it(store, setting
         code = await w.open_case()
         topic = w.topic()
         await w.group(take_press(DESK, ANA, topic, f"take:{code}"))
-        w.fake.flood["sendMessage"] = [1]  # longer than the channel waits itself (0.5 s here)
+        w.fake.flood_chats[HER] = [1, 1]  # still under flood control after the one wait the path sits out
         await w.group(desk_update(DESK, ANA, "This will arrive.", topic))
         assert any("delayed by flood control" in t for t in w.in_topic()), "the advocate is told"
         assert "This will arrive." not in w.to_her()
@@ -315,3 +324,94 @@ def test_the_adapter_tells_her_messages_from_the_desks(fake):
     assert channel.parse(broken) is None, "a wrong type is ignored, not raised"
     assert TelegramChannel("7000001:t", f"{fake.url}/bot").parse(desk_update(DESK, ANA, "x", 201)) is None, \
         "without a desk chat configured, no group is served"
+
+
+# ---- what an independent review found (each reproduced first, then fixed) ----------------------------------------
+def test_a_desk_that_is_down_never_costs_her_the_999_answer(store, settings, recogniser, fake, tmp_path):
+    from bot.handoff.telegram_desk import DeskUnavailable
+
+    async def scenario(w: World):
+        await w.she_says("i want to talk to a real person")
+
+        async def down(name):
+            raise DeskUnavailable("telegram desk: Forbidden")
+
+        w.desk.forum.create_topic = down  # the bot lost its admin rights in the group
+        await w.she_says("1")
+        assert "not connected to a person" in w.to_her()[-1], "told, instead of waiting for no one"
+        pseudonym = w.pipeline._pseudonyms.of("telegram", str(HER))
+        assert await w.handoff._live.of(pseudonym) is None
+        await w.she_says("he is hitting me now")
+        assert "999" in w.to_her()[-1][:60]
+
+    run(World(store, settings, recogniser, fake, tmp_path), scenario)
+
+
+def test_the_999_answer_does_not_wait_for_the_advocates_group(store, settings, recogniser, fake, tmp_path):
+    import time
+
+    async def scenario(w: World):
+        await w.open_case()
+        fake.flood_chats[DESK] = [3]  # the group is under flood control for 3 s: the DANGER post waits
+        started = time.monotonic()
+        await w.she_says("he is hitting me now")
+        assert time.monotonic() - started < 2.0 and "999" in w.to_her()[-1][:60]
+        await eventually(lambda: any(t.startswith("⚠️ DANGER") for t in w.in_topic()))
+        assert any(t.startswith("⚠️ DANGER") for t in w.in_topic()), "the advocates are still told, after it"
+
+    run(World(store, settings, recogniser, fake, tmp_path), scenario)
+
+
+def test_her_emergency_answer_under_flood_control_is_sent_after_the_wait_never_dropped(store, settings, recogniser,
+                                                                                     fake, tmp_path):
+    async def scenario(w: World):
+        fake.flood_chats[HER] = [1]  # Telegram asks for 1 s (longer than the channel waits itself here)
+        await w.she_says("he is hitting me now")
+        assert "999" in w.to_her()[-1][:60]
+
+    run(World(store, settings, recogniser, fake, tmp_path), scenario)
+
+
+def test_an_advocate_taking_the_case_while_she_writes_keeps_it(store, settings, recogniser, fake, tmp_path):
+    async def scenario(w: World):
+        code = await w.open_case()
+        topic = w.topic()
+        fake.flood["copyMessage"] = [1]  # her message's relay is slow: the take lands in the middle of it
+        await asyncio.gather(w.she_says("hello? anyone?"), w.group(take_press(DESK, ANA, topic, f"take:{code}")))
+        assert (await w.handoff._live.get(code)).advocate_id == w.cases.get(code).advocate_id is not None
+        await w.group(desk_update(DESK, ANA, "Hi, I am Ana", topic))
+        assert w.to_her()[-1] == "Hi, I am Ana"
+
+    run(World(store, settings, recogniser, fake, tmp_path), scenario)
+
+
+def test_a_case_closed_while_her_message_is_relayed_stays_closed(store, settings, recogniser, fake, tmp_path):
+    async def scenario(w: World):
+        code = await w.open_case()
+        topic = w.topic()
+        await w.group(take_press(DESK, ANA, topic, f"take:{code}"))
+        fake.flood["copyMessage"] = [1]
+        await asyncio.gather(w.she_says("are you there"), w.group(desk_update(DESK, ANA, "/close advice", topic)))
+        assert await w.handoff._live.get(code) is None, "not written back by the relay that was under way"
+        await w.she_says("will the police tell the home office")
+        assert w.assistant.received[-1] == "will the police tell the home office", "the assistant answers her"
+        await w.group(desk_update(DESK, ANA, "still here after close", topic))
+        assert "still here after close" not in w.to_her()
+
+    run(World(store, settings, recogniser, fake, tmp_path), scenario)
+
+
+def test_an_advocate_message_delayed_by_flood_control_is_dropped_after_forget_me(store, settings, recogniser, fake,
+                                                                                 tmp_path):
+    async def scenario(w: World):
+        code = await w.open_case()
+        topic = w.topic()
+        await w.group(take_press(DESK, ANA, topic, f"take:{code}"))
+        fake.flood_chats[HER] = [1, 1]
+        await w.group(desk_update(DESK, ANA, "SECRET advocate text", topic))
+        await w.she_says("", command=FORGET)
+        await w.she_says("hi")
+        await asyncio.sleep(1.8)
+        assert "SECRET advocate text" not in w.to_her()
+
+    run(World(store, settings, recogniser, fake, tmp_path), scenario)

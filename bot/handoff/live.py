@@ -1,6 +1,6 @@
 """Live handoff state, in the ephemeral store like the routes (memory locally, Redis with expiries when scaled):
-which conversation (pseudonym) is in which case, the case's state, who owns it, the name she sees, the Telegram topic,
-and when each side last wrote. Nothing here is written to disk; the database keeps only the anonymous record
+which conversation (pseudonym) is in which case, the case's state, who owns it, the name she sees, and when each side
+last wrote (the Telegram desk keeps which topic is whose case, in the same store). Nothing here is written to disk; the database keeps only the anonymous record
 (``cases``). Every key expires ``ttl`` seconds after the case was last touched.
 """
 from __future__ import annotations
@@ -8,12 +8,14 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass, replace
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 from bot.storage.ephemeral import Ephemeral
 
 QUEUED = "queued"
 CONNECTED = "connected"
+#: an offer of a person is answered within this long, or it lapses ("1" later is the menu's 1 again)
+CONSENT_SECONDS = 1800
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,6 @@ class LiveCase:
     opened_at: float = 0.0
     last_her: float = 0.0
     last_advocate: float = 0.0
-    topic_id: Optional[int] = None
     answered: bool = False  # an advocate's message reached her (the record's first response is set once)
     reminded: bool = False  # she was told no one is free yet (once)
     flagged: bool = False   # its advocate was told she has not answered for a while (once per silence)
@@ -59,7 +60,7 @@ class LiveCases:
 
     # ---- consent ------------------------------------------------------------------------------------------------
     async def ask_consent(self, pseudonym: str, consent: Consent) -> None:
-        await self._store.put(f"handoff:consent:{pseudonym}", json.dumps(asdict(consent)), self._ttl)
+        await self._store.put(f"handoff:consent:{pseudonym}", json.dumps(asdict(consent)), CONSENT_SECONDS)
 
     async def consent(self, pseudonym: str) -> Optional[Consent]:
         raw = await self._store.get(f"handoff:consent:{pseudonym}")
@@ -86,16 +87,23 @@ class LiveCases:
             return None
         data = json.loads(raw)
         data["relayed"] = tuple(data.get("relayed") or ())
-        return LiveCase(**data)
+        known = LiveCase.__dataclass_fields__
+        return LiveCase(**{k: v for k, v in data.items() if k in known})
 
     async def of(self, pseudonym: str) -> Optional[LiveCase]:
         code = await self._store.get(f"handoff:case-of:{pseudonym}")
         return None if code is None else await self.get(code)
 
-    async def touch(self, case: LiveCase, *, her: bool = False, advocate: bool = False, **changes) -> LiveCase:
+    async def touch(self, case: LiveCase, *, her: bool = False, advocate: bool = False,
+                    relayed_more: Sequence[str] = (), **changes) -> LiveCase:
+        """Apply ``changes`` to the case as it is now in the store (not to the caller's older copy: an advocate may
+        have taken it meanwhile). A case that has ended is never written back."""
+        fresh = await self.get(case.code)
+        if fresh is None or fresh.pseudonym != case.pseudonym:
+            return case
         now = self.now()
-        case = replace(case, **changes, **({"last_her": now} if her else {}),
-                       **({"last_advocate": now} if advocate else {}))
+        case = replace(fresh, **changes, **({"last_her": now} if her else {}),
+                       **({"last_advocate": now} if advocate else {}), relayed=fresh.relayed + tuple(relayed_more))
         await self.save(case)
         return case
 

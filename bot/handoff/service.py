@@ -25,6 +25,7 @@ from bot.handoff.advocates import AdvocateError, Advocates, normalise_address
 from bot.handoff.cases import Cases
 from bot.handoff.commands import Action, Back, Close, Rename, Reply, Take, Unclear
 from bot.handoff.live import CONNECTED, QUEUED, Consent, LiveCase, LiveCases
+from bot.channels.base import ChannelError
 from bot.handoff.model import AlreadyClaimed, Advocate, DeskKind, HandoffError, NotYours, Outcome, UnknownCase
 from bot.languages import normalise
 
@@ -82,6 +83,9 @@ class ToHer:
     urgent: bool = False
     #: the assistant answers her message first, and these texts follow (her answer to the offer was not 1 or 2)
     after_assistant: bool = False
+    #: an advocate's message: delivered only while she is still in this case (a delayed send after "forget me" or
+    #: after the case closed is dropped)
+    case: Optional[str] = None
 
 
 class SmsDesk:
@@ -94,32 +98,85 @@ class SmsDesk:
 
     async def announce(self, case: LiveCase, topics: Sequence[str], advocates: Sequence[Advocate]) -> None:
         about = f" · {', '.join(topics)}" if topics else ""
-        for advocate in advocates:
-            await self.tell(advocate, f"New request {case.code} · {case.language}{about} · reply TAKE {case.code}")
+        reached = [await self._send(a, f"New request {case.code} · {case.language}{about} · reply TAKE {case.code}")
+                   for a in advocates]
+        if not any(reached):
+            raise ChannelError("sms desk: no advocate could be reached")
 
     async def to_advocates(self, case: LiveCase, advocates: Sequence[Advocate], text: str, emergency: bool = False,
                            source: Optional[Tuple[str, str]] = None) -> List[str]:
         flag = "DANGER: she was sent 999 now. " if emergency else ""
         ids: List[str] = []
         for advocate in advocates:
-            sent = await self._sender.send(advocate.address, f"{case.code}: {flag}{text}")
+            sent = await self._send(advocate, f"{case.code}: {flag}{text}")
             ids += list(getattr(sent, "provider_message_ids", []) or [])
         return ids
 
     async def tell(self, advocate: Advocate, text: str, code: Optional[str] = None) -> None:
-        await self._sender.send(advocate.address, text)
+        await self._send(advocate, text)
+
+    async def _send(self, advocate: Advocate, text: str):
+        """One advocate's phone failing (opted out, wrong number) never stops the others."""
+        try:
+            return await self._sender.send(advocate.address, text)
+        except ChannelError as exc:
+            logger.warning("event=sms_desk_send_failed advocate=%d error=%s", advocate.id, exc.__class__.__name__)
+            return None
 
     async def closed(self, case: LiveCase) -> None:
-        pass
-
-    async def forget(self, case: LiveCase) -> None:
-        """The records of the copies at Twilio (the SMS on the advocates' phones are theirs to delete)."""
+        """The records at Twilio of the copies of her words sent to advocates go when the case closes ("forget me"
+        included); the SMS on the advocates' phones are theirs to delete."""
         ids = [i.split(":", 1)[1] for i in case.relayed if i.startswith(f"{self.kind.value}:")]
         if ids:
             await self._sender.forget("", ids)
 
+    async def forget(self, case: LiveCase) -> None:
+        pass  # closed() deletes the records, and "forget me" closes the case
+
     async def sweep(self) -> None:
         pass
+
+
+class GuardedDesk:
+    """A desk whose failures never reach her side: a desk that is down (the bot no longer an admin, Telegram or
+    Twilio failing) must not cost her the 999 answer, "forget me", or the timers of other cases. Failures are logged
+    by class; ``announce`` says whether it reached anyone."""
+
+    def __init__(self, desk: Desk) -> None:
+        self._desk = desk
+        self.kind = desk.kind
+
+    def __getattr__(self, name: str):  # the desk's own extras (the Telegram desk's inbound side, its forum)
+        return getattr(self._desk, name)
+
+    async def announce(self, case: LiveCase, topics: Sequence[str], advocates: Sequence[Advocate]) -> bool:
+        return await self._guard("announce", self._desk.announce(case, topics, advocates), False, True)
+
+    async def to_advocates(self, case: LiveCase, advocates: Sequence[Advocate], text: str, emergency: bool = False,
+                           source: Optional[Tuple[str, str]] = None) -> List[str]:
+        return await self._guard("relay", self._desk.to_advocates(case, advocates, text, emergency=emergency,
+                                                                   source=source), [])
+
+    async def tell(self, advocate: Advocate, text: str, code: Optional[str] = None) -> None:
+        await self._guard("tell", self._desk.tell(advocate, text, code), None)
+
+    async def closed(self, case: LiveCase) -> None:
+        await self._guard("closed", self._desk.closed(case), None)
+
+    async def forget(self, case: LiveCase) -> None:
+        await self._guard("forget", self._desk.forget(case), None)
+
+    async def sweep(self) -> None:
+        await self._guard("sweep", self._desk.sweep(), None)
+
+    async def _guard(self, step: str, work, failed, done=None):
+        try:
+            result = await work
+        except Exception as exc:  # noqa: BLE001 - any provider failure; class only (messages may carry addresses)
+            logger.warning("event=desk_failed desk=%s step=%s error=%s", self.kind.value, step,
+                           exc.__class__.__name__)
+            return failed
+        return result if done is None else done
 
 
 class Handoff:
@@ -131,7 +188,8 @@ class Handoff:
         self._cases = cases
         self._advocates = advocates
         self._live = live
-        self._desks = dict(desks)
+        self._desks = {kind: GuardedDesk(desk) for kind, desk in desks.items()}
+        self._background: set = set()
         self._hours = hours
         self._days = days
         self._answer_minutes = answer_minutes
@@ -196,8 +254,11 @@ class Handoff:
     async def _open(self, pseudonym: str, channel: str, consent: Consent) -> ToHer:
         record = await asyncio.to_thread(self._cases.open, consent.language, consent.topics, channel)
         case = await self._live.open(record.code, pseudonym, channel, consent.language)
-        await self._announce(case, consent.topics)
-        logger.info("event=handoff_opened case=%s pseudonym=%s language=%s", case.code, pseudonym, case.language)
+        if not await self._announce(case, consent.topics):  # no desk could be reached: no one would know she waits
+            await self._end(case, Outcome.DISCONNECTED)
+            return ToHer(pseudonym, [self._ui(case.language, "handoff_not_connected")], "handoff_not_connected",
+                         after_assistant=True)
+        logger.info("event=handoff_opened case=%s language=%s", case.code, case.language)
         leave = self._ui(case.language, "handoff_leave_word")
         return ToHer(pseudonym, [self._ui(case.language, "handoff_queued", leave=leave)], "handoff_queued")
 
@@ -211,10 +272,24 @@ class Handoff:
             return ToHer(case.pseudonym, [self._ui(case.language, "handoff_ended", name=case.display)],
                          "handoff_she_left")
         case = await self._live.touch(case, her=True)
-        await self._relay_to_advocates(case, text, emergency=danger, source=source)
-        if danger:  # she is answered by the assistant's emergency answer at once; the advocate is flagged
+        told: Optional[ToHer] = None
+        if case.advocate_id is not None and all(a.id != case.advocate_id for a in await self._registered()):
+            told = await self._requeue(case, case.advocate_id)  # her advocate was removed: nobody would read her
+            case = await self._live.get(case.code) or case
+        if danger:  # the assistant's emergency answer goes first, at once; the advocates are told after it
+            self._in_background(self._relay_to_advocates(case, text, emergency=True, source=source))
             return None
-        return ToHer(case.pseudonym, [], "handoff_relayed")
+        await self._relay_to_advocates(case, text, emergency=False, source=source)
+        return told or ToHer(case.pseudonym, [], "handoff_relayed")
+
+    def _in_background(self, work) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def in_case(self, pseudonym: str, code: str) -> bool:
+        case = await self._live.of(pseudonym)
+        return case is not None and case.code == code
 
     async def on_forget(self, pseudonym: str) -> None:
         """"Forget me" during a handoff closes the case (the desks delete what they hold, where they can)."""
@@ -303,7 +378,7 @@ class Handoff:
         if not case.answered:
             await asyncio.to_thread(self._cases.first_response, case.code, int(self._live.now() - case.opened_at))
         await self._live.touch(case, advocate=True, answered=True, flagged=False)
-        return ToHer(case.pseudonym, [text], "handoff_advocate_message")
+        return ToHer(case.pseudonym, [text], "handoff_advocate_message", case=case.code)
 
     async def _requeue(self, case: LiveCase, advocate_id: int) -> ToHer:
         """Back to the queue (her advocate handed it back, or went silent): announced again, and she is told."""
@@ -313,11 +388,14 @@ class Handoff:
         logger.info("event=handoff_requeued case=%s", case.code)
         return ToHer(case.pseudonym, [self._ui(case.language, "handoff_requeued")], "handoff_requeued")
 
-    async def _announce(self, case: LiveCase, topics: Sequence[str]) -> None:
+    async def _announce(self, case: LiveCase, topics: Sequence[str]) -> bool:
+        """On every desk with advocates for her; whether any desk was reached."""
+        reached = False
         for kind, desk in self._desks.items():
             chosen = await self._advocates_for(kind, case.language)
             if chosen:
-                await desk.announce(case, topics, chosen)
+                reached = await desk.announce(case, topics, chosen) or reached
+        return reached
 
     async def _relay_to_advocates(self, case: LiveCase, text: str, emergency: bool,
                                   source: Optional[Tuple[str, str]] = None) -> None:
@@ -327,7 +405,7 @@ class Handoff:
                       if case.advocate_id is None or a.id == case.advocate_id]
             if chosen:
                 copies = await desk.to_advocates(case, chosen, text, emergency=emergency, source=source)
-                case = await self._live.touch(case, relayed=case.relayed + tuple(f"{kind.value}:{i}" for i in copies))
+                case = await self._live.touch(case, relayed_more=[f"{kind.value}:{i}" for i in copies])
 
     async def undelivered(self, pseudonym: str, reason: str) -> None:
         """A message to her could not be delivered (she blocked the bot, or opted out of SMS): her advocate, or the
@@ -353,37 +431,45 @@ class Handoff:
         """What time has made due: she waited too long (the helplines and a promise); an advocate silent too long
         (flagged, then the case back to the queue); both sides silent too long (closed, she is told); a case whose
         live state is gone (a restart of the local profile: closed as disconnected, its advocate told)."""
-        now = self._live.now()
         out: List[ToHer] = []
         for record in await asyncio.to_thread(self._cases.open_records):
-            case = await self._live.get(record.code)
-            if case is None:
-                await asyncio.to_thread(self._cases.close, record.code, Outcome.DISCONNECTED, 0)
-                await self._tell_owner(record.advocate_id, f"{record.code} was disconnected (the service restarted): "
-                                                           "nothing more can reach her. It is closed.", record.code)
-                continue
-            if now - max(case.last_her, case.last_advocate) >= self._close_after:
-                await self._tell_owner(case.advocate_id, f"{case.code} closed: no one wrote for a long time.",
-                                       case.code)
-                await self._end(case, Outcome.TIMED_OUT)
-                out.append(ToHer(case.pseudonym, [self._ui(case.language, "handoff_ended_idle")], "handoff_idle_closed"))
-            elif case.state == QUEUED and not case.reminded and now - max(case.opened_at, case.last_advocate) \
-                    >= self._wait:
-                case = await self._live.touch(case, reminded=True)
-                await self._announce(case, [])
-                out.append(ToHer(case.pseudonym, [self._ui(case.language, "handoff_still_waiting")],
-                                 "handoff_still_waiting"))
-            elif case.state == CONNECTED and case.advocate_id is not None and now - case.last_advocate >= self._idle:
-                if not case.flagged:
-                    await self._live.touch(case, flagged=True)
-                    back = f"BACK {case.code}" if self._desk_of(case.advocate_id) is DeskKind.SMS else "/back"
-                    await self._tell_owner(case.advocate_id, f"{case.code}: she has had no answer for "
-                                                             f"{self._idle // 60} min. Answer, or {back}.", case.code)
-                elif now - case.last_advocate >= 2 * self._idle:
-                    await self._tell_owner(case.advocate_id, f"{case.code} went back to the queue.", case.code)
-                    out.append(await self._requeue(case, case.advocate_id))
+            try:
+                out += await self._due(record)
+            except Exception as exc:  # noqa: BLE001 - one case's failure must not stop the others' timers
+                logger.warning("event=handoff_timer_failed case=%s error=%s", record.code, exc.__class__.__name__)
         for desk in self._desks.values():
             await desk.sweep()
+        return out
+
+    async def _due(self, record) -> List[ToHer]:
+        now = self._live.now()
+        out: List[ToHer] = []
+        case = await self._live.get(record.code)
+        if case is None:
+            await asyncio.to_thread(self._cases.close, record.code, Outcome.DISCONNECTED, 0)
+            await self._tell_owner(record.advocate_id, f"{record.code} was disconnected (the service restarted): "
+                                                       "nothing more can reach her. It is closed.", record.code)
+            return out
+        if now - max(case.last_her, case.last_advocate) >= self._close_after:
+            await self._tell_owner(case.advocate_id, f"{case.code} closed: no one wrote for a long time.",
+                                   case.code)
+            await self._end(case, Outcome.TIMED_OUT)
+            out.append(ToHer(case.pseudonym, [self._ui(case.language, "handoff_ended_idle")], "handoff_idle_closed"))
+        elif case.state == QUEUED and not case.reminded and now - max(case.opened_at, case.last_advocate) \
+                >= self._wait:
+            case = await self._live.touch(case, reminded=True)
+            await self._announce(case, [])
+            out.append(ToHer(case.pseudonym, [self._ui(case.language, "handoff_still_waiting")],
+                             "handoff_still_waiting"))
+        elif case.state == CONNECTED and case.advocate_id is not None and now - case.last_advocate >= self._idle:
+            if not case.flagged:
+                await self._live.touch(case, flagged=True)
+                back = f"BACK {case.code}" if self._desk_of(case.advocate_id) is DeskKind.SMS else "/back"
+                await self._tell_owner(case.advocate_id, f"{case.code}: she has had no answer for "
+                                                         f"{self._idle // 60} min. Answer, or {back}.", case.code)
+            elif now - case.last_advocate >= 2 * self._idle:
+                await self._tell_owner(case.advocate_id, f"{case.code} went back to the queue.", case.code)
+                out.append(await self._requeue(case, case.advocate_id))
         return out
 
     @property

@@ -243,6 +243,9 @@ class TelegramDesk:
             return await send(topic)
         except TopicGone:
             async with self._lock:
+                now = await self._store.get(f"handoff:tg-topic-of:{case.code}")
+                if now is not None and int(now) != topic:  # another message made the new topic meanwhile
+                    return await send(int(now))
                 await self._store.delete(f"handoff:tg-topic:{topic}", f"handoff:tg-topic-of:{case.code}")
                 fresh = await self._new_topic(case)
             logger.info("event=desk_topic_recreated case=%s", case.code)
@@ -263,7 +266,8 @@ class TelegramDesk:
             await self._forum.delete_topic(topic)
         except DeskUnavailable as exc:
             logger.warning("event=desk_topic_delete_failed error=%s", exc.__class__.__name__)
-            return  # kept in the retiring list: the next sweep tries again
+            await self._retire(topic, self._clock())  # due now: every sweep tries again
+            return
         keys = [f"handoff:tg-topic:{topic}"] + ([f"handoff:tg-topic-of:{code}"] if code else [])
         await self._store.delete(*keys)
         await self._retire(topic, None)
