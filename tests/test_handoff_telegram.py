@@ -68,7 +68,7 @@ class World:
 
             adapters[SMS] = TwilioSms("AC" + "0" * 32, "auth-token", "+447700900000", "http://127.0.0.1/twilio/sms",
                                       self.twilio.url)
-        ephemeral = MemoryEphemeral()
+        ephemeral = self.ephemeral = MemoryEphemeral()
         clock = lambda: self.clock[0]  # noqa: E731
         self.desk = TelegramDesk(BotForum(self.channel.bot, DESK), ephemeral, 3600, RETENTION, clock=clock)
         self.handoff = Handoff(content=self.store, cases=self.cases, advocates=self.registry,
@@ -413,5 +413,19 @@ def test_an_advocate_message_delayed_by_flood_control_is_dropped_after_forget_me
         await w.she_says("hi")
         await asyncio.sleep(1.8)
         assert "SECRET advocate text" not in w.to_her()
+
+    run(World(store, settings, recogniser, fake, tmp_path), scenario)
+
+
+def test_after_a_local_restart_the_group_sees_the_open_case_marked_disconnected(store, settings, recogniser, fake,
+                                                                                tmp_path):
+    async def scenario(w: World):
+        code = await w.open_case()
+        await w.group(take_press(DESK, ANA, w.topic(), f"take:{code}"))
+        w.ephemeral._data.clear()  # the local profile restarted: what was in memory is gone
+        await w.pipeline.handoff_timers()
+        assert w.cases.get(code).outcome is Outcome.DISCONNECTED
+        general = [c["text"] for c in w.fake.sent(DESK) if c.get("message_thread_id") is None]
+        assert any(f"{code} was disconnected" in t for t in general), general
 
     run(World(store, settings, recogniser, fake, tmp_path), scenario)

@@ -299,17 +299,19 @@ class Handoff:
                 await desk.forget(case)
             # what a desk could not delete (her texts on an SMS advocate's own phone) is the advocates' to delete
             await self._tell_announced(case, f"{case.code} is closed: she asked the service to forget her. Delete "
-                                             f"the messages of {case.code} from your phone.")
+                                             f"the messages of {case.code} from your phone.", kinds=(DeskKind.SMS,))
             await self._end(case, Outcome.FORGOTTEN)
         else:
             await self._live.drop_consent(pseudonym)
 
-    async def _tell_announced(self, case: LiveCase, text: str) -> None:
-        """Its owner, or while it is queued, the advocates it was announced to (one notice per Telegram topic)."""
+    async def _tell_announced(self, case: LiveCase, text: str, kinds: Sequence[DeskKind] = tuple(DeskKind)) -> None:
+        """Its owner, or while it is queued, the advocates it was announced to (one notice per Telegram topic);
+        only at the desks of ``kinds``."""
         if case.advocate_id is not None:
-            await self._tell_owner(case.advocate_id, text, case.code)
+            if self._desk_of(case.advocate_id) in kinds:
+                await self._tell_owner(case.advocate_id, text, case.code)
             return
-        for kind, desk in self._desks.items():
+        for kind, desk in ((k, d) for k, d in self._desks.items() if k in kinds):
             chosen = await self._advocates_for(kind, case.language)
             for advocate in chosen[:1] if kind is DeskKind.TELEGRAM else chosen:
                 await desk.tell(advocate, text, case.code)

@@ -165,14 +165,16 @@ class TelegramDesk:
         return ids
 
     async def tell(self, advocate: Advocate, text: str, code: Optional[str] = None) -> None:
-        """A notice for the advocates, in the case's topic (the group sees it; it names no one)."""
+        """A notice for the advocates, in the case's topic (the group sees it; it names no one). When the topic is
+        no longer known (the local profile restarted and lost the live state), in General, so that a case marked
+        disconnected is seen."""
         if code is None:
             return
         topic = await self._store.get(f"handoff:tg-topic-of:{code}")
-        if topic is None:
-            return
         try:
-            await self._forum.post(int(topic), text)
+            await self._forum.post(int(topic) if topic is not None else None,
+                                   text if topic is not None else f"{text} (Its topic, if it is still there, is "
+                                                                  "not deleted by the service: delete it by hand.)")
         except (TopicGone, DeskUnavailable) as exc:
             logger.warning("event=desk_notice_failed case=%s error=%s", code, exc.__class__.__name__)
 
