@@ -47,6 +47,7 @@ class Woman:
     address: str  # her number or chat id (fake, generated here)
     topic: Optional[int] = None
     code: Optional[str] = None
+    advocate: int = ADVOCATES[0]  # who took her case
 
 
 class Relay:
@@ -72,8 +73,8 @@ class Relay:
         await self._telegram(update)
         return update["message"]["message_id"]
 
-    async def advocate(self, woman: Woman, text: str, advocate: int = ADVOCATES[0]) -> None:
-        await self._telegram(desk_update(DESK, advocate, text, woman.topic))
+    async def advocate(self, woman: Woman, text: str) -> None:
+        await self._telegram(desk_update(DESK, woman.advocate, text, woman.topic))
 
     async def press_take(self, woman: Woman, advocate: int) -> None:
         await self._telegram(take_press(DESK, advocate, woman.topic, f"take:{woman.code}"))
@@ -137,7 +138,8 @@ async def open_cases(relay: Relay, stack: Stack, women: List[Woman]) -> None:
         call = stack.telegram.named("/createForumTopic")[before]
         woman.code = call.params["name"].split(" · ")[0]
         woman.topic = max(stack.telegram.topics)
-        await relay.press_take(woman, ADVOCATES[i % 2])
+        woman.advocate = ADVOCATES[i % 2]
+        await relay.press_take(woman, woman.advocate)
 
 
 async def measure(stack: Stack, turns: int) -> Dict[str, object]:
@@ -149,7 +151,8 @@ async def measure(stack: Stack, turns: int) -> Dict[str, object]:
         await open_cases(relay, stack, women)
         gateway = stack.services.pids["gateway"]
         cpu, wall = -cpu_seconds(gateway), time.monotonic()
-        results: Dict[str, List[float]] = {"her -> topic": [], "advocate -> her": []}
+        names = [f"{d} ({c})" for d in ("her -> topic", "advocate -> her") for c in ("sms", "telegram")]
+        results: Dict[str, List[float]] = {name: [] for name in names}
         lost: Dict[str, int] = {name: 0 for name in results}
 
         async def one(woman: Woman, turn: int) -> None:
@@ -157,11 +160,11 @@ async def measure(stack: Stack, turns: int) -> Dict[str, object]:
             started = time.monotonic()
             message_id = await relay.her(woman, f"her message {marker}")
             at = await wait_for(copy_in_topic(stack, woman, marker, message_id))
-            _record("her -> topic", started, at)
+            _record(f"her -> topic ({woman.channel})", started, at)
             started = time.monotonic()
             await relay.advocate(woman, f"advocate reply {marker}")
             at = await wait_for(reply_to_her(stack, woman, marker))
-            _record("advocate -> her", started, at)
+            _record(f"advocate -> her ({woman.channel})", started, at)
 
         def _record(name: str, started: float, at: Optional[float]) -> None:
             if at is None:
@@ -204,13 +207,13 @@ def main() -> None:
     relayed = sum(len(v) for v in results.values())
     print(f"\nHandoff relay latency: {HANDOFFS} handoffs at once (10 SMS, 10 Telegram; Telegram desk), {turns} "
           f"messages each way per handoff, {measured['wall']:.0f} s measured.\n")
-    print(f"{'direction':<18}{'n':>5}{'lost':>6}{'p50 ms':>8}{'p95 ms':>8}{'max ms':>8}")
+    print(f"{'direction (her channel)':<28}{'n':>5}{'lost':>6}{'p50 ms':>8}{'p95 ms':>8}{'max ms':>8}")
     for name, values in results.items():
         if values:
-            print(f"{name:<18}{len(values):>5}{lost[name]:>6}{percentile(values, 50):>8.1f}"
+            print(f"{name:<28}{len(values):>5}{lost[name]:>6}{percentile(values, 50):>8.1f}"
                   f"{percentile(values, 95):>8.1f}{max(values):>8.1f}")
         else:
-            print(f"{name:<18}{0:>5}{lost[name]:>6}  nothing relayed")
+            print(f"{name:<28}{0:>5}{lost[name]:>6}  nothing relayed")
     print(f"\ngateway CPU over the measured part: {measured['cpu']:.2f} s, "
           f"{measured['cpu'] * 1000 / max(1, relayed):.1f} ms per relayed message ({relayed} relayed)")
 
