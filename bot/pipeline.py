@@ -133,12 +133,14 @@ class Pipeline:
                 return await self._rate_limited(pseudonym, route, adapter)
 
             after: List[AssistantReply] = []
-            if self._handoff is not None and message.command is None:
-                # her Telegram message is copied into the case's topic by the desk (chat and id: to the Bot API only)
+            if self._handoff is not None:
+                # her Telegram message is copied into the case's topic by the desk (chat and id: to the Bot API only);
+                # /menu, /start or /language during a handoff mean she wants the assistant back: her leave word
                 source = (message.address, message.provider_message_ids[0]) \
-                    if adapter.name == TELEGRAM and message.provider_message_ids else None
-                to_her = await self._handoff.from_her(pseudonym, adapter.name, raw, self._recognise.mentions_danger(raw),
-                                                      source=source)
+                    if adapter.name == TELEGRAM and message.provider_message_ids and message.command is None else None
+                words = raw if message.command is None else "menu"
+                to_her = await self._handoff.from_her(pseudonym, adapter.name, words,
+                                                      self._recognise.mentions_danger(raw), source=source)
                 if to_her is not None and to_her.after_assistant:
                     after = self._handoff_replies(to_her, route, adapter)
                 elif to_her is not None:  # a person is offered or connected: the assistant stays silent

@@ -429,3 +429,16 @@ def test_after_a_local_restart_the_group_sees_the_open_case_marked_disconnected(
         assert any(f"{code} was disconnected" in t for t in general), general
 
     run(World(store, settings, recogniser, fake, tmp_path), scenario)
+
+
+def test_a_telegram_command_during_a_handoff_ends_it_and_the_assistant_answers_again(store, settings, recogniser,
+                                                                                     fake, tmp_path):
+    async def scenario(w: World):
+        code = await w.open_case()
+        await w.group(take_press(DESK, ANA, w.topic(), f"take:{code}"))
+        await w.she_says("", command="menu")
+        assert "has ended" in w.to_her()[-1] and w.cases.get(code).outcome is Outcome.SHE_LEFT
+        await w.she_says("", command="menu")
+        assert w.assistant.received[-1] == "/menu", "the next /menu is the assistant's"
+
+    run(World(store, settings, recogniser, fake, tmp_path), scenario)
