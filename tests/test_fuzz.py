@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, seed, settings, strategies as st
 
 from bot.channels.base import InboundMessage
-from tests.fakes import rendered, telegram_update
+from tests.fakes import desk_update, rendered, take_press, telegram_update
 from tests.test_attacks import rss_mib
 from tests.test_channels import Sms, post
 
@@ -187,3 +187,42 @@ def test_fuzz_the_per_message_path(make_pipeline, store, redactor, text, command
     assert outcome.event in ("answered", "forgotten", "degraded", "rate_limited", "rate_dropped")
     for received in assistant.received:  # her text never names an intent; commands come from the adapter only
         assert not received.lstrip().startswith("/") or received in ("/greet", "/forget_me", "/menu")
+
+
+# ---- the advocates' Telegram group (issue 9): updates parsed in process -----------------------------------------------
+DESK_CHAT = -1001234567890
+
+
+def _damaged(update: dict, path: List[str], value) -> dict:
+    target = update
+    for key in path[:-1]:
+        target = target.get(key) if isinstance(target.get(key), dict) else target
+    if path:
+        target[path[-1]] = value
+    return update
+
+
+GROUP_KEYS = st.lists(st.sampled_from(["message", "callback_query", "chat", "from", "text", "id", "data", "is_bot",
+                                       "message_thread_id", "is_topic_message", "update_id", "type", "is_forum"]),
+                      max_size=3)
+
+
+@seed(8007)
+@given(update=st.one_of(
+    st.builds(lambda t, topic, p, v: _damaged(desk_update(DESK_CHAT, 4201, t, topic), p, v), TEXT,
+              st.one_of(st.none(), st.integers(min_value=1, max_value=2**31)), GROUP_KEYS, JSON_VALUES),
+    st.builds(lambda d, p, v: _damaged(take_press(DESK_CHAT, 4201, 201, d), p, v), st.text(max_size=70), GROUP_KEYS,
+              JSON_VALUES),
+    JSON_VALUES))
+def test_fuzz_the_advocates_group_updates(update):
+    """Whatever arrives from the advocates' group (or claims to): a typed message or nothing, never an exception;
+    a DeskMessage always names an integer topic or General, and its sender as digits."""
+    from bot.channels.base import DeskMessage
+    from bot.channels.telegram import TelegramChannel
+
+    channel = TelegramChannel("7000001:fuzz", "http://127.0.0.1:9/bot", desk_chat=DESK_CHAT)
+    parsed = channel.parse(update if isinstance(update, dict) else {"update_id": 1, "message": update})
+    assert parsed is None or isinstance(parsed, (InboundMessage, DeskMessage))
+    if isinstance(parsed, DeskMessage):
+        assert parsed.topic is None or (isinstance(parsed.topic, int) and not isinstance(parsed.topic, bool))
+        assert parsed.sender.lstrip("-").isdigit()
