@@ -12,6 +12,7 @@ from tests.fakes import running_stack
 from tests.test_channels import Sms, TelegramUser
 
 REDIS_DB_URL = "redis://127.0.0.1:6379/14"
+DESK_CHAT = -1005550001111
 POSTGRES_URL = os.environ.get("ASSISTANT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -27,10 +28,45 @@ def scaled(settings, model, tmp_path_factory):
             raise
         pytest.skip("Redis is not running on 127.0.0.1:6379")
     raw.flushdb()
-    with running_stack(settings, model, tmp_path_factory.mktemp("scaled"), redis_url=REDIS_DB_URL,
-                       database_url=POSTGRES_URL, simulator=False) as stack:
-        yield stack, raw
-    raw.flushdb()
+    advocates = register_advocates()  # before the gateway first reads the registry (it keeps it 30 s)
+    try:
+        with running_stack(settings, model, tmp_path_factory.mktemp("scaled"), redis_url=REDIS_DB_URL,
+                           database_url=POSTGRES_URL, simulator=False, telegram_desk_chat=DESK_CHAT) as stack:
+            yield stack, raw
+    finally:
+        raw.flushdb()
+        remove_advocates(advocates)
+
+
+#: two Telegram advocates, with fresh ids each run (the test database outlives runs): Ana and Bea
+ADVOCATE_IDS = {}
+
+
+def register_advocates() -> list:
+    import sqlalchemy
+
+    from bot.handoff.advocates import Advocates
+    from bot.handoff.model import DeskKind
+    from bot.storage.schema import migrate
+
+    engine = sqlalchemy.create_engine(POSTGRES_URL, future=True)
+    migrate(engine)
+    registry = Advocates(engine, ("en",))
+    ADVOCATE_IDS.update(ana=7 * 10**8 + secrets.randbelow(10**8), bea=8 * 10**8 + secrets.randbelow(10**8))
+    added = [registry.add(DeskKind.TELEGRAM, str(ADVOCATE_IDS[n]), n.title(), ["en"]) for n in ("ana", "bea")]
+    engine.dispose()
+    return added
+
+
+def remove_advocates(added: list) -> None:
+    import sqlalchemy
+
+    from bot.handoff.advocates import Advocates
+
+    engine = sqlalchemy.create_engine(POSTGRES_URL, future=True)
+    for advocate in added:
+        Advocates(engine, ("en",)).remove(advocate.id)
+    engine.dispose()
 
 
 def tracker_keys(raw) -> list:
@@ -82,3 +118,74 @@ def test_rasas_tracker_holds_only_redacted_text(scaled):
         assert value.lower() not in trackers.lower()
     routes = [raw.get(k).decode() for k in raw.keys("assistant:route:sms-*")]
     assert any(phone.number in r for r in routes)
+
+
+def test_two_gateway_processes_share_one_handoff_and_one_take_wins(scaled):
+    """The scaled profile with two gateway processes on one Redis and one PostgreSQL: her case opened through one,
+    two advocates pressing Take at the same moment, one press through each: exactly one owns the case, she is told
+    once, and the owner's answer through the other process reaches her."""
+    import json
+    import subprocess
+    import sys
+    import threading
+    import time
+    import urllib.request
+
+    from bot.services import free_port
+    from bot.settings import ROOT
+    from tests.fakes import desk_update, take_press
+
+    stack, raw = scaled
+    ana, bea = ADVOCATE_IDS["ana"], ADVOCATE_IDS["bea"]
+    port = free_port()
+    env = {**stack.services._env(), "ASSISTANT_GATEWAY_PORT": str(port)}
+    log = open(stack.logs / "gateway-2.log", "ab")
+    second = subprocess.Popen([sys.executable, "-m", "bot", "gateway"], cwd=ROOT, env=env, stdout=log,
+                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).read()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and second.poll() is None, "the second gateway did not start"
+                time.sleep(0.3)
+
+        def deliver(gateway: str, update: dict) -> None:
+            request = urllib.request.Request(f"{gateway}/telegram/webhook", data=json.dumps(update).encode(),
+                                             headers={"Content-Type": "application/json",
+                                                      "X-Telegram-Bot-Api-Secret-Token":
+                                                          stack.settings.telegram_webhook_secret})
+            assert urllib.request.urlopen(request, timeout=30).status == 200
+
+        her = TelegramUser(stack)
+        assert her.say("i want to talk to a real person")
+        before = len(stack.telegram.named("/createForumTopic"))
+        assert her.say("1")
+        [created] = stack.telegram.named("/createForumTopic")[before:]
+        code = created.params["name"].split(" · ")[0]
+        topic = max(stack.telegram.topics)
+        gateways = (stack.gateway_url, f"http://127.0.0.1:{port}")
+        start = threading.Barrier(2)
+
+        def press(gateway: str, advocate: int) -> None:
+            start.wait()
+            deliver(gateway, take_press(DESK_CHAT, advocate, topic, f"take:{code}"))
+
+        threads = [threading.Thread(target=press, args=(g, a)) for g, a in zip(gateways, (ana, bea))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        notices = [c.get("text", "") for c in stack.telegram.in_topic(topic)]
+        assert sum("is yours" in t for t in notices) == 1 and sum("taken by another" in t for t in notices) == 1
+        joined = [c["text"] for c in stack.telegram.sent(her.chat_id) if "has joined" in c["text"]]
+        assert len(joined) == 1, joined
+        owner = ana if "(Ana)" in next(t for t in notices if "is yours" in t) else bea
+        deliver(gateways[1], desk_update(DESK_CHAT, owner, "Hello from the second process.", topic))
+        assert stack.telegram.sent(her.chat_id)[-1]["text"] == "Hello from the second process."
+    finally:
+        second.terminate()
+        second.wait(30)
+        log.close()
