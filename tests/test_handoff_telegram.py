@@ -442,3 +442,23 @@ def test_a_telegram_command_during_a_handoff_ends_it_and_the_assistant_answers_a
         assert w.assistant.received[-1] == "/menu", "the next /menu is the assistant's"
 
     run(World(store, settings, recogniser, fake, tmp_path), scenario)
+
+
+def test_when_no_desk_takes_her_message_she_is_told_it_was_not_passed_on(store, settings, recogniser, fake, tmp_path):
+    from bot.handoff.telegram_desk import DeskUnavailable
+
+    async def scenario(w: World):
+        code = await w.open_case()
+        await w.group(take_press(DESK, ANA, w.topic(), f"take:{code}"))
+
+        async def down(*args, **kwargs):
+            raise DeskUnavailable("telegram desk: Forbidden")
+
+        w.desk.forum.post = down
+        w.desk.forum.copy = down
+        await w.she_says("are you still there?")
+        assert "could not be passed on to a person" in w.to_her()[-1], "she must not believe a person read it"
+        await w.she_says("he is hitting me now")
+        assert "999" in w.to_her()[-1][:60]
+
+    run(World(store, settings, recogniser, fake, tmp_path), scenario)

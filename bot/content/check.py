@@ -147,6 +147,7 @@ HANDOFF_UI_KEYS = {
     "handoff_hours_everyday": {"start", "end"}, "handoff_queued": {"leave"}, "handoff_still_waiting": set(),
     "handoff_connected": {"name", "leave"}, "handoff_ended": {"name"}, "handoff_ended_idle": set(),
     "handoff_left_queue": set(), "handoff_requeued": set(), "handoff_not_connected": set(),
+    "handoff_not_passed_on": set(),
 }
 _PLACEHOLDER = re.compile(r"\{(\w*)\}")
 #: the longest values the service fills in (a name or role is at most 32 characters)

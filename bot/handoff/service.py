@@ -107,9 +107,14 @@ class SmsDesk:
                            source: Optional[Tuple[str, str]] = None) -> List[str]:
         flag = "DANGER: she was sent 999 now. " if emergency else ""
         ids: List[str] = []
+        sent_to = 0
         for advocate in advocates:
             sent = await self._send(advocate, f"{case.code}: {flag}{text}")
-            ids += list(getattr(sent, "provider_message_ids", []) or [])
+            if sent is not None:
+                sent_to += 1
+                ids += list(getattr(sent, "provider_message_ids", []) or [])
+        if advocates and not sent_to:
+            raise ChannelError("sms desk: no advocate could be reached")
         return ids
 
     async def tell(self, advocate: Advocate, text: str, code: Optional[str] = None) -> None:
@@ -153,9 +158,10 @@ class GuardedDesk:
         return await self._guard("announce", self._desk.announce(case, topics, advocates), False, True)
 
     async def to_advocates(self, case: LiveCase, advocates: Sequence[Advocate], text: str, emergency: bool = False,
-                           source: Optional[Tuple[str, str]] = None) -> List[str]:
+                           source: Optional[Tuple[str, str]] = None) -> Optional[List[str]]:
+        """The copies' ids; None when the desk failed (her message reached no one there)."""
         return await self._guard("relay", self._desk.to_advocates(case, advocates, text, emergency=emergency,
-                                                                   source=source), [])
+                                                                   source=source), None)
 
     async def tell(self, advocate: Advocate, text: str, code: Optional[str] = None) -> None:
         await self._guard("tell", self._desk.tell(advocate, text, code), None)
@@ -279,7 +285,9 @@ class Handoff:
         if danger:  # the assistant's emergency answer goes first, at once; the advocates are told after it
             self._in_background(self._relay_to_advocates(case, text, emergency=True, source=source))
             return None
-        await self._relay_to_advocates(case, text, emergency=False, source=source)
+        if not await self._relay_to_advocates(case, text, emergency=False, source=source):
+            # every desk failed: she must not believe a person read it
+            return ToHer(case.pseudonym, [self._ui(case.language, "handoff_not_passed_on")], "handoff_not_passed_on")
         return told or ToHer(case.pseudonym, [], "handoff_relayed")
 
     def _in_background(self, work) -> None:
@@ -400,14 +408,19 @@ class Handoff:
         return reached
 
     async def _relay_to_advocates(self, case: LiveCase, text: str, emergency: bool,
-                                  source: Optional[Tuple[str, str]] = None) -> None:
-        """To the owner; while the case is queued, to every advocate it was announced to (nothing waits)."""
+                                  source: Optional[Tuple[str, str]] = None) -> bool:
+        """To the owner; while the case is queued, to every advocate it was announced to (nothing waits). Whether
+        some desk took it."""
+        reached = False
         for kind, desk in self._desks.items():
             chosen = [a for a in await self._advocates_for(kind, case.language)
                       if case.advocate_id is None or a.id == case.advocate_id]
             if chosen:
                 copies = await desk.to_advocates(case, chosen, text, emergency=emergency, source=source)
-                case = await self._live.touch(case, relayed_more=[f"{kind.value}:{i}" for i in copies])
+                if copies is not None:
+                    reached = True
+                    case = await self._live.touch(case, relayed_more=[f"{kind.value}:{i}" for i in copies])
+        return reached
 
     async def undelivered(self, pseudonym: str, reason: str) -> None:
         """A message to her could not be delivered (she blocked the bot, or opted out of SMS): her advocate, or the
