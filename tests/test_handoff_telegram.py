@@ -60,7 +60,8 @@ class World:
         self._settings, self._recogniser, self._tmp = settings, recogniser, tmp_path
 
     async def __aenter__(self) -> "World":
-        self.channel = TelegramChannel("7000001:desk-token", f"{self.fake.url}/bot", desk_chat=DESK, max_wait=0.5)
+        # the channel waits out flood control up to 1.5 s here (60 s by default), twice before it gives up
+        self.channel = TelegramChannel("7000001:desk-token", f"{self.fake.url}/bot", desk_chat=DESK, max_wait=1.5)
         await self.channel.start()
         adapters = {TELEGRAM: self.channel}
         if self.twilio is not None:
@@ -271,7 +272,7 @@ def test_flood_control_delays_a_message_to_her_and_never_drops_it(store, setting
         code = await w.open_case()
         topic = w.topic()
         await w.group(take_press(DESK, ANA, topic, f"take:{code}"))
-        w.fake.flood_chats[HER] = [1, 1]  # still under flood control after the one wait the path sits out
+        w.fake.flood_chats[HER] = [1, 1, 1]  # still under flood control after the waits the channel sits out
         await w.group(desk_update(DESK, ANA, "This will arrive.", topic))
         assert any("delayed by flood control" in t for t in w.in_topic()), "the advocate is told"
         assert "This will arrive." not in w.to_her()
@@ -365,7 +366,7 @@ def test_the_999_answer_does_not_wait_for_the_advocates_group(store, settings, r
 def test_her_emergency_answer_under_flood_control_is_sent_after_the_wait_never_dropped(store, settings, recogniser,
                                                                                      fake, tmp_path):
     async def scenario(w: World):
-        fake.flood_chats[HER] = [1]  # Telegram asks for 1 s (longer than the channel waits itself here)
+        fake.flood_chats[HER] = [1, 1]  # Telegram asks for 1 s, twice
         await w.she_says("he is hitting me now")
         assert "999" in w.to_her()[-1][:60]
 
@@ -407,7 +408,7 @@ def test_an_advocate_message_delayed_by_flood_control_is_dropped_after_forget_me
         code = await w.open_case()
         topic = w.topic()
         await w.group(take_press(DESK, ANA, topic, f"take:{code}"))
-        fake.flood_chats[HER] = [1, 1]
+        fake.flood_chats[HER] = [1, 1, 1]
         await w.group(desk_update(DESK, ANA, "SECRET advocate text", topic))
         await w.she_says("", command=FORGET)
         await w.she_says("hi")
@@ -460,5 +461,20 @@ def test_when_no_desk_takes_her_message_she_is_told_it_was_not_passed_on(store, 
         assert "could not be passed on to a person" in w.to_her()[-1], "she must not believe a person read it"
         await w.she_says("he is hitting me now")
         assert "999" in w.to_her()[-1][:60]
+
+    run(World(store, settings, recogniser, fake, tmp_path), scenario)
+
+
+def test_an_advocates_photo_is_not_sent_and_she_is_told_why_in_the_topic(store, settings, recogniser, fake, tmp_path):
+    async def scenario(w: World):
+        code = await w.open_case()
+        await w.group(take_press(DESK, ANA, w.topic(), f"take:{code}"))
+        before = w.to_her()
+        photo = desk_update(DESK, ANA, "", w.topic())
+        del photo["message"]["text"]
+        photo["message"]["photo"] = [{"file_id": "x", "file_unique_id": "y", "width": 1, "height": 1}]
+        await w.group(photo)
+        assert w.to_her() == before
+        assert "Only text reaches her: write your message." in w.in_topic()
 
     run(World(store, settings, recogniser, fake, tmp_path), scenario)

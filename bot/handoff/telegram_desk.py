@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from typing import Dict, List, Optional, Protocol, Sequence, Tuple
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
@@ -129,8 +130,6 @@ class TelegramDesk:
 
     def __init__(self, forum: Forum, ephemeral: Ephemeral, keep_seconds: int, retention_seconds: int = 24 * 3600,
                  clock=None) -> None:
-        import time
-
         self._forum = forum
         self._store = ephemeral
         self._keep = keep_seconds + retention_seconds
@@ -212,7 +211,7 @@ class TelegramDesk:
             pressed = parse_code(message.button[len(TAKE_PREFIX):]) if message.button.startswith(TAKE_PREFIX) else None
             return Take(code) if pressed == code else None
         if not message.text.strip():
-            return Unclear("Only text reaches her: write your message.")
+            return Unclear("Only text reaches her: write your message.", code)
         return parse_topic(message.text, code)
 
     async def answer(self, message: DeskMessage) -> None:
