@@ -138,7 +138,7 @@ def _lifecycle(settings: Settings, content: Optional[ContentStore]):
                             content=store, routes=Routes(ephemeral, settings.route_ttl), ephemeral=ephemeral,
                             metrics=metrics, adapters=adapters, deliveries=deliveries, handoff=handoff)
         app[PIPELINE] = pipeline
-        app["handoff"] = handoff
+        app["handoff"], app["content"] = handoff, store
         app["metrics"], app["ephemeral"], app["rasa"] = metrics, ephemeral, rasa
         tasks = [asyncio.create_task(_flush_every(metrics, METRICS_FLUSH_SECONDS))]
         if handoff is not None:

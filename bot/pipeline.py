@@ -62,8 +62,6 @@ LATE_DELETE_DELAY = 120.0
 URGENT_UI_KEYS = frozenset({"degraded", "rate_limited"})
 #: topics outside the menu that say what she came about (for a handoff's summary)
 SUMMARY_TOPICS = frozenset({"emergency", "domestic_abuse", "status_worry"})
-#: the longest flood-control wait the path sits out before sending again (longer: logged as not sent)
-FLOOD_WAIT_MAX = 60.0
 #: at shutdown, deletions still waiting get this long to run
 SHUTDOWN_DELETE_TIMEOUT = 5.0
 
@@ -231,8 +229,8 @@ class Pipeline:
             failures: List[tuple] = []
             route = await self._send(adapter, to_her.pseudonym, route, replies, failures)
             await self._routes.put(to_her.pseudonym, route)
-        for error, index in failures[:1]:
-            await self._undelivered(to_her, error, index)
+        if failures:  # the first failure says why; what follows it is sent again with it (flood control)
+            await self._undelivered(to_her, *failures[0])
 
     async def _undelivered(self, to_her: ToHer, error: ChannelError, index: int) -> None:
         """A handoff message that did not reach her. Flood control: sent again after the wait the provider gave
@@ -312,7 +310,7 @@ class Pipeline:
                 neutral = self._ui(route.language or self._content.languages.default).get("neutral_line")
             for body in adapter.bodies(reply.text, neutral):
                 try:
-                    sent = await self._send_one(adapter, route.address, body)
+                    sent = await adapter.send(route.address, body)
                 except ChannelError as exc:
                     logger.error("event=send_failed pseudonym=%s channel=%s error=%s", pseudonym, adapter.name, exc)
                     self._metrics.count("send_failed", adapter.name)
@@ -321,17 +319,6 @@ class Pipeline:
                     break
                 route = route.with_ids(sent.provider_message_ids)
         return route
-
-    async def _send_one(self, adapter: Adapter, address: str, body: str):
-        """One message; under the provider's flood control, sent again once after the wait it gave (up to
-        FLOOD_WAIT_MAX): an emergency answer is never dropped for being the twentieth message of a minute."""
-        try:
-            return await adapter.send(address, body)
-        except ChannelError as exc:
-            if exc.retry_after is None or exc.retry_after > FLOOD_WAIT_MAX:
-                raise
-            await asyncio.sleep(exc.retry_after)
-            return await adapter.send(address, body)
 
     # ---- forget me ---------------------------------------------------------------------------------------------
     async def _forget(self, pseudonym: str, route: Route, adapter: Adapter, message: InboundMessage,

@@ -109,7 +109,11 @@ JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats
 
 
 def _damaged_update(text: str, path: List[str], value) -> dict:
-    update = telegram_update(10**9 + secrets.randbelow(10**6), text, "en")
+    return _damaged(telegram_update(10**9 + secrets.randbelow(10**6), text, "en"), path, value)
+
+
+def _damaged(update: dict, path: List[str], value) -> dict:
+    """``update`` with the field at ``path`` (followed as far as it leads through objects) set to ``value``."""
     target = update
     for key in path[:-1]:
         target = target.get(key) if isinstance(target.get(key), dict) else target
@@ -191,15 +195,6 @@ def test_fuzz_the_per_message_path(make_pipeline, store, redactor, text, command
 
 # ---- the advocates' Telegram group (issue 9): updates parsed in process -----------------------------------------------
 DESK_CHAT = -1001234567890
-
-
-def _damaged(update: dict, path: List[str], value) -> dict:
-    target = update
-    for key in path[:-1]:
-        target = target.get(key) if isinstance(target.get(key), dict) else target
-    if path:
-        target[path[-1]] = value
-    return update
 
 
 GROUP_KEYS = st.lists(st.sampled_from(["message", "callback_query", "chat", "from", "text", "id", "data", "is_bot",

@@ -32,6 +32,9 @@ DELETE_BATCH = 100
 ALLOWED_UPDATES = ["message", "callback_query"]
 #: what ``parse`` makes of an update
 Parsed = Union[InboundMessage, DeskMessage, None]
+#: flood control asking for at most this long is waited out before sending again (an emergency answer is never
+#: dropped for being the twentieth message of a minute); longer, the caller is told how long (``retry_after``)
+FLOOD_WAIT_MAX = 60.0
 
 
 def verify_secret(expected: str, received: Optional[str]) -> None:
@@ -49,7 +52,7 @@ class TelegramChannel:
     form = TELEGRAM
 
     def __init__(self, token: str, api_url: str = "https://api.telegram.org/bot", timeout: float = 10.0,
-                 retries: int = 2, desk_chat: Optional[int] = None, max_wait: float = 10.0) -> None:
+                 retries: int = 2, desk_chat: Optional[int] = None, max_wait: float = FLOOD_WAIT_MAX) -> None:
         request = HTTPXRequest(connect_timeout=timeout, read_timeout=timeout, write_timeout=timeout)
         poll_request = HTTPXRequest(connect_timeout=timeout, read_timeout=60.0, write_timeout=timeout)
         self.bot = Bot(token, base_url=api_url, request=request, get_updates_request=poll_request)

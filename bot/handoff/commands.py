@@ -90,14 +90,10 @@ def parse_topic(text: str, code: str) -> Action:
         head, _, rest = stripped[1:].partition(" ")
         verb = head.split("@")[0].upper()
         if verb in ("TAKE", "CLOSE", "BACK", "NAME"):
-            return replace_code(_verb(verb, code, rest.strip()), code)
+            return _verb(verb, code, rest.strip())
         return Unclear("Commands here: /take, /close outcome, /back, /name name. Anything else goes to her.", code)
     return Reply(code, stripped) if stripped else Unclear("An empty message is not sent.", code)
 
-
-def replace_code(action: Action, code: str) -> Action:
-    """An Unclear from a topic names its case (its hint is posted there)."""
-    return Unclear(action.hint, code) if isinstance(action, Unclear) else action
 
 
 def _verb(verb: str, code: str, rest: str) -> Action:
@@ -109,8 +105,8 @@ def _verb(verb: str, code: str, rest: str) -> Action:
         if not rest:
             return Close(code, Outcome.OTHER)
         outcome = Outcome.parse(rest.split()[0])
-        return Close(code, outcome) if outcome is not None else Unclear(OUTCOME_HINT)
+        return Close(code, outcome) if outcome is not None else Unclear(OUTCOME_HINT, code)
     name = " ".join(rest.split())
     if not name or len(name) > MAX_NAME:
-        return Unclear(f"Give the name or role she sees, 1-{MAX_NAME} characters.")
+        return Unclear(f"Give the name or role she sees, 1-{MAX_NAME} characters.", code)
     return Rename(code, name)

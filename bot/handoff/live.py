@@ -1,7 +1,8 @@
 """Live handoff state, in the ephemeral store like the routes (memory locally, Redis with expiries when scaled):
 which conversation (pseudonym) is in which case, the case's state, who owns it, the name she sees, and when each side
-last wrote (the Telegram desk keeps which topic is whose case, in the same store). Nothing here is written to disk; the database keeps only the anonymous record
-(``cases``). Every key expires ``ttl`` seconds after the case was last touched.
+last wrote (the Telegram desk keeps which topic is whose case, in the same store). Nothing here is written to disk;
+the database keeps only the anonymous record (``cases``). Every key expires ``ttl`` seconds after the case was last
+touched.
 """
 from __future__ import annotations
 

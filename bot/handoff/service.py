@@ -21,11 +21,11 @@ import time
 from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Protocol, Sequence, Tuple
 
+from bot.channels.base import ChannelError
 from bot.handoff.advocates import AdvocateError, Advocates, normalise_address
 from bot.handoff.cases import Cases
 from bot.handoff.commands import Action, Back, Close, Rename, Reply, Take, Unclear
 from bot.handoff.live import CONNECTED, QUEUED, Consent, LiveCase, LiveCases
-from bot.channels.base import ChannelError
 from bot.handoff.model import AlreadyClaimed, Advocate, DeskKind, HandoffError, NotYours, Outcome, UnknownCase
 from bot.languages import normalise
 
@@ -142,6 +142,9 @@ class SmsDesk:
         pass
 
 
+_FAILED = object()
+
+
 class GuardedDesk:
     """A desk whose failures never reach her side: a desk that is down (the bot no longer an admin, Telegram or
     Twilio failing) must not cost her the 999 answer, "forget me", or the timers of other cases. Failures are logged
@@ -155,34 +158,35 @@ class GuardedDesk:
         return getattr(self._desk, name)
 
     async def announce(self, case: LiveCase, topics: Sequence[str], advocates: Sequence[Advocate]) -> bool:
-        return await self._guard("announce", self._desk.announce(case, topics, advocates), False, True)
+        return await self._guard("announce", self._desk.announce(case, topics, advocates)) is not _FAILED
 
     async def to_advocates(self, case: LiveCase, advocates: Sequence[Advocate], text: str, emergency: bool = False,
                            source: Optional[Tuple[str, str]] = None) -> Optional[List[str]]:
         """The copies' ids; None when the desk failed (her message reached no one there)."""
-        return await self._guard("relay", self._desk.to_advocates(case, advocates, text, emergency=emergency,
-                                                                   source=source), None)
+        copies = await self._guard("relay", self._desk.to_advocates(case, advocates, text, emergency=emergency,
+                                                                     source=source))
+        return None if copies is _FAILED else copies
 
     async def tell(self, advocate: Advocate, text: str, code: Optional[str] = None) -> None:
-        await self._guard("tell", self._desk.tell(advocate, text, code), None)
+        await self._guard("tell", self._desk.tell(advocate, text, code))
 
     async def closed(self, case: LiveCase) -> None:
-        await self._guard("closed", self._desk.closed(case), None)
+        await self._guard("closed", self._desk.closed(case))
 
     async def forget(self, case: LiveCase) -> None:
-        await self._guard("forget", self._desk.forget(case), None)
+        await self._guard("forget", self._desk.forget(case))
 
     async def sweep(self) -> None:
-        await self._guard("sweep", self._desk.sweep(), None)
+        await self._guard("sweep", self._desk.sweep())
 
-    async def _guard(self, step: str, work, failed, done=None):
+    async def _guard(self, step: str, work):
+        """The desk call's result, or _FAILED (logged by class only: provider messages may carry addresses)."""
         try:
-            result = await work
-        except Exception as exc:  # noqa: BLE001 - any provider failure; class only (messages may carry addresses)
+            return await work
+        except Exception as exc:  # noqa: BLE001 - any provider failure
             logger.warning("event=desk_failed desk=%s step=%s error=%s", self.kind.value, step,
                            exc.__class__.__name__)
-            return failed
-        return result if done is None else done
+            return _FAILED
 
 
 class Handoff:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 from bot.channels.base import SMS
 from bot.channels.simulator import SimulatedPhone
@@ -22,12 +22,12 @@ SIM_ADVOCATE_SMS = "sim-advocate-sms"
 #: the simulated advocates: Telegram user id 1 in the group, and a number from Ofcom's range for drama
 TELEGRAM_ADVOCATE = "1"
 SMS_ADVOCATE = "+447700900001"
-ALL_LANGUAGES = ("en", "es", "pt", "fr", "ar", "pl", "ro", "ur", "bn")
 
 
-def simulated_advocates() -> List[Advocate]:
-    return [Advocate(-1, DeskKind.TELEGRAM, TELEGRAM_ADVOCATE, "Ana (simulated advocate)", ALL_LANGUAGES),
-            Advocate(-2, DeskKind.SMS, SMS_ADVOCATE, "Bea (simulated advocate)", ALL_LANGUAGES)]
+def simulated_advocates(languages: Sequence[str]) -> List[Advocate]:
+    """Ana in the group and Bea by SMS, both speaking every language the service has (``locales/``)."""
+    return [Advocate(-1, DeskKind.TELEGRAM, TELEGRAM_ADVOCATE, "Ana (simulated advocate)", tuple(languages)),
+            Advocate(-2, DeskKind.SMS, SMS_ADVOCATE, "Bea (simulated advocate)", tuple(languages))]
 
 
 @dataclass

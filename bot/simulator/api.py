@@ -133,7 +133,8 @@ async def on_duty(request: web.Request) -> web.Response:
         raise BadRequest("the simulated advocates are off: real desks are configured")
     if not isinstance(data.get("on_duty"), bool):
         raise BadRequest("on_duty must be true or false")
-    handoff.extra_advocates = simulated_advocates() if data["on_duty"] else []
+    languages = request.app["content"].languages.codes
+    handoff.extra_advocates = simulated_advocates(languages) if data["on_duty"] else []
     return web.json_response({"on_duty": data["on_duty"]})
 
 
