@@ -192,7 +192,8 @@ class Pipeline:
     async def from_desk(self, message: DeskMessage) -> Outcome:
         """A message or button press in the advocates' Telegram group: an action on a case, if it is one, by a
         registered advocate (the handoff checks); what it has her sent goes through her own route."""
-        if not await self._deliveries.first(message.delivery_keys or (message.message_id,)):
+        keys = message.delivery_keys or (self._pseudonyms.of_message(message.channel, message.message_id),)
+        if not await self._deliveries.first(keys):
             return self._done("duplicate", "advocate", self.adapters[message.channel])
         desk = self._handoff.desk(DeskKind.TELEGRAM) if self._handoff is not None else None
         if desk is None:

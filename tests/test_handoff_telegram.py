@@ -83,7 +83,10 @@ class World:
         self.assistant = FakeAssistant(answer)
         from bot.privacy.redact import Redactor
 
+        from bot.storage.deliveries import DatabaseDeliveries
+
         self.pipeline = Pipeline(settings=replace(self._settings, rate_limit=1000), pseudonyms=Pseudonyms("k" * 32),
+                                 deliveries=DatabaseDeliveries(self.engine),  # local: they outlive a restart
                                  redactor=Redactor.load(self._settings.locales_dir), recogniser=self._recogniser,
                                  rasa=self.assistant, content=self.store, routes=Routes(ephemeral, 3600),
                                  ephemeral=ephemeral, metrics=Metrics(f"sqlite:///{self._tmp / 'counts.db'}"),
@@ -476,5 +479,21 @@ def test_an_advocates_photo_is_not_sent_and_she_is_told_why_in_the_topic(store, 
         await w.group(photo)
         assert w.to_her() == before
         assert "Only text reaches her: write your message." in w.in_topic()
+
+    run(World(store, settings, recogniser, fake, tmp_path), scenario)
+
+
+def test_a_desk_message_without_provider_keys_is_a_duplicate_only_within_one_run(store, settings, recogniser, fake,
+                                                                                 tmp_path):
+    """The simulator's desk messages carry no provider keys and restart their ids with the gateway: after a restart
+    (a new pseudonym key locally) the same id is a new message, not a duplicate; within a run it is a duplicate."""
+    async def scenario(w: World):
+        code = await w.open_case()
+        press = DeskMessage("telegram", "1000", str(ANA), w.topic(), "", button=f"take:{code}")
+        assert (await w.pipeline.from_desk(press)).event == "advocate_message"
+        assert (await w.pipeline.from_desk(press)).event == "duplicate"
+        w.pipeline._pseudonyms = Pseudonyms.with_random_key()  # the local profile restarted
+        again = DeskMessage("telegram", "1000", str(ANA), w.topic(), "/name Ana")
+        assert (await w.pipeline.from_desk(again)).event == "advocate_message"
 
     run(World(store, settings, recogniser, fake, tmp_path), scenario)

@@ -120,8 +120,7 @@ async def advocate(request: web.Request) -> web.Response:
         forum.written(topic, text)
     update_id = pipeline.adapters[SIM_TELEGRAM].next_id()
     outcome = await pipeline.from_desk(DeskMessage(SIM_TELEGRAM, update_id, TELEGRAM_ADVOCATE, topic, text,
-                                                   button=button, callback_id=update_id if button else None,
-                                                   delivery_keys=(f"sim-desk:{update_id}",)))
+                                                   button=button, callback_id=update_id if button else None))
     return web.json_response({"event": outcome.event})
 
 
